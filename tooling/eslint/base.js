@@ -12,10 +12,18 @@ export function baseConfig(tsconfigRootDir) {
       rules: {
         '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
         '@typescript-eslint/no-floating-promises': 'error',
-        '@typescript-eslint/switch-exhaustiveness-check': 'error',
+        '@typescript-eslint/switch-exhaustiveness-check': [
+          'error',
+          { considerDefaultExhaustiveForUnions: true },
+        ],
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
         'no-console': 'error',
       },
+    },
+    {
+      // Command-line programs and benchmarks talk to a terminal on purpose.
+      files: ['**/bench/**', 'src/main.ts', '**/*-cli.ts'],
+      rules: { 'no-console': 'off' },
     },
   )
 }

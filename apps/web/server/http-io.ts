@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** The legacy routes' body limit (CONTRACT section 3). */
+export const MAX_BODY_BYTES = 16 * 1024
+
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError'
+}
+
+/**
+ * Reads the request body up to `limit` bytes. A declared or actual larger body rejects at once,
+ * without buffering the rest, and the connection is closed after the answer.
+ */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) return Promise.reject(new BodyTooLargeError())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        req.resume()
+        reject(new BodyTooLargeError())
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = (): void => {
+      cleanup()
+      resolve(Buffer.concat(chunks).toString('utf8'))
+    }
+    const onError = (error: Error): void => {
+      cleanup()
+      reject(error)
+    }
+    const cleanup = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+  })
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(payload)
+}
+
+/** `application/json`, with or without parameters such as charset. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false
+  return header.split(';')[0]?.trim().toLowerCase() === 'application/json'
+}
+
+/**
+ * Same-origin or explicitly allowed. A request without Origin is not from a browser page (or is a
+ * same-origin GET), so it passes; a browser always sends Origin on a cross-site POST.
+ */
+export function isAllowedOrigin(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  if (allowed.includes(origin)) return true
+  try {
+    // Behind a proxy that rewrites Host, list the public origin in ALLOWED_ORIGINS.
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
+/** The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended. */
+export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for']
+    const list = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+    const last = list.at(-1)
+    if (last) return last
+  }
+  return req.socket.remoteAddress ?? null
+}

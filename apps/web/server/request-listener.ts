@@ -1,0 +1,136 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import { createContextInner, appRouter } from '@signup/api/root'
+import type { Env } from '@signup/api/env'
+import type { Logger } from '@signup/api/logger'
+import type { AppServices } from '@signup/api/services'
+import { legacyImageCode, legacyRejection, legacySendSmsCode } from '@signup/auth/legacy-routes'
+import type { LegacyJsonResponse } from '@signup/auth/legacy-routes'
+import { RET, RET_MESSAGE } from '@signup/auth/ret'
+import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc'
+import {
+  BodyTooLargeError,
+  clientIpOf,
+  isAllowedOrigin,
+  isJsonContentType,
+  MAX_BODY_BYTES,
+  readBody,
+  sendJson,
+} from './http-io.ts'
+
+export interface RequestListenerOptions {
+  services: AppServices
+  env: Pick<Env, 'TRUST_PROXY' | 'ALLOWED_ORIGINS'>
+  logger: Logger
+  /** Everything that is not the API: the Next.js app. */
+  fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+}
+
+/**
+ * The one production server's router (CONTRACT section 3): the API paths go straight to their
+ * handlers, off Next's request path; every other path goes to Next.
+ */
+export function createRequestListener(options: RequestListenerOptions): RequestListener {
+  const { services, env, logger, fallback } = options
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/api/trpc/',
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: ({ req }) =>
+      createContextInner({ services, clientIp: clientIpOf(req, env.TRUST_PROXY) }),
+    onError: ({ error, path }) => {
+      // Refusals are expected outcomes; only server faults are worth an operator's attention.
+      if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
+        logger.error({ err: error.cause ?? error, path }, 'trpc procedure failed')
+      }
+    },
+  })
+
+  const answer = (res: ServerResponse, response: LegacyJsonResponse): void => {
+    sendJson(res, response.status, response.body, response.headers)
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const { pathname } = url
+
+    if (pathname === '/healthz') {
+      const report = await services.health()
+      const down = Object.entries(report.checks)
+        .filter(([, state]) => state !== 'ok')
+        .map(([name]) => name)
+      sendJson(res, report.ok ? 200 : 503, { status: report.ok ? 'ok' : 'down', ...report.checks, down })
+      return
+    }
+
+    if (pathname.startsWith('/api/trpc/')) {
+      if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) {
+        sendJson(res, 403, trpcRefusal('FORBIDDEN', 403))
+        return
+      }
+      if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
+        sendJson(res, 415, trpcRefusal('UNSUPPORTED_MEDIA_TYPE', 415))
+        return
+      }
+      trpc(req, res)
+      return
+    }
+
+    if (pathname === '/passport/sms_code') {
+      if (req.method !== 'POST') return answer(res, legacyRejection(405))
+      if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return answer(res, legacyRejection(403))
+      if (!isJsonContentType(req.headers['content-type'])) return answer(res, legacyRejection(400))
+      let body: unknown
+      try {
+        body = JSON.parse(await readBody(req))
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close')
+          return answer(res, legacyRejection(413))
+        }
+        return answer(res, legacyRejection(400))
+      }
+      return answer(res, await legacySendSmsCode(services.auth, body))
+    }
+
+    if (pathname === '/passport/image_code') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, legacyRejection(405))
+      const result = await legacyImageCode(services.auth, url.searchParams.get('imageCodeId'))
+      if (result.kind === 'json') return answer(res, result.response)
+      res.writeHead(200, {
+        'content-type': 'image/png',
+        'content-length': result.png.length,
+        'cache-control': 'no-store',
+      })
+      res.end(req.method === 'HEAD' ? undefined : result.png)
+      return
+    }
+
+    if (pathname.startsWith('/passport/')) return answer(res, legacyRejection(404))
+
+    await fallback(req, res)
+  }
+
+  return (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, 'request failed')
+      if (!res.headersSent) {
+        sendJson(res, 500, { errno: RET.SERVERERR, errmsg: RET_MESSAGE.SERVERERR })
+      } else {
+        res.destroy()
+      }
+    })
+  }
+}
+
+/** The body a tRPC client expects for a refusal made before tRPC saw the request. */
+function trpcRefusal(code: 'FORBIDDEN' | 'UNSUPPORTED_MEDIA_TYPE', httpStatus: number) {
+  return {
+    error: {
+      message: RET_MESSAGE.PARAMERR,
+      code: TRPC_ERROR_CODES_BY_KEY[code],
+      data: { code, httpStatus, errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR },
+    },
+  }
+}

@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/test-infra'
+import type { TestDatabase } from '@signup/api/test-infra'
+import { RedisStore } from '@signup/kv/redis-store'
+import { startServer } from './test-server.ts'
+import type { RunningServer } from './test-server.ts'
+
+const prefix = testKeyPrefix('http')
+let database: TestDatabase
+let server: RunningServer
+let redis: RedisStore
+let counter = 0
+const freshMobile = (): string => `1370000${String(++counter).padStart(4, '0')}`
+
+beforeAll(async () => {
+  database = await createTestDatabase('http')
+  server = await startServer({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_PROVIDER: 'console',
+  })
+  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
+  await redis.ready()
+}, 120_000)
+
+afterAll(async () => {
+  await server?.stop()
+  await redis?.close()
+  await deleteKeysWithPrefix(prefix)
+  await database?.drop()
+})
+
+function post(path: string, body: string, headers: Record<string, string> = {}) {
+  return fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  })
+}
+
+async function seedCaptcha(text = 'Q7RT'): Promise<string> {
+  const id = randomUUID()
+  await redis.set(`ImageCode_${id}`, text, 300)
+  return id
+}
+
+describe('GET /healthz', () => {
+  it('is 200 when Postgres and Redis answer', async () => {
+    const response = await fetch(`${server.url}/healthz`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ status: 'ok', postgres: 'ok', redis: 'ok' })
+  })
+})
+
+describe('GET /passport/image_code', () => {
+  it('answers a PNG, not cached, and stores its answer under ImageCode_<id> for 300 s', async () => {
+    const id = randomUUID()
+    const response = await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('image/png')
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const bytes = Buffer.from(await response.arrayBuffer())
+    expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a')
+    expect(await redis.get(`ImageCode_${id}`)).toMatch(/^[A-Z2-9]{4}$/)
+    expect(await redis.pttl(`ImageCode_${id}`)).toBeGreaterThan(295_000)
+  })
+
+  it('a second request with the same id replaces the answer', async () => {
+    const id = randomUUID()
+    const answers = new Set<string | null>()
+    for (let i = 0; i < 5; i++) {
+      await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`).then((r) => r.arrayBuffer())
+      answers.add(await redis.get(`ImageCode_${id}`))
+    }
+    expect(answers.size).toBeGreaterThan(1)
+  })
+
+  it.each(['', 'short', 'has space here', 'a'.repeat(65), 'semi;colon-123', '../../etc/passwd'])(
+    'refuses the id %j with 400 and errno 4103',
+    async (id) => {
+      const response = await fetch(
+        `${server.url}/passport/image_code?imageCodeId=${encodeURIComponent(id)}`,
+      )
+      expect(response.status).toBe(400)
+      expect(await response.json()).toEqual({ errno: 4103, errmsg: '参数不全' })
+    },
+  )
+})
+
+describe('POST /passport/sms_code', () => {
+  it('sends a code: 200 {errno: 0, errmsg: 发送成功}, and the code is in SMS_<mobile>', async () => {
+    const id = await seedCaptcha()
+    const mobile = freshMobile()
+    const response = await post(
+      '/passport/sms_code',
+      JSON.stringify({ mobile, image_code: 'q7rt', image_code_id: id }),
+    )
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ errno: 0, errmsg: '发送成功' })
+    expect(await redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
+    // The console provider in production logs the masked mobile and never the code.
+    const code = await redis.get(`SMS_${mobile}`)
+    await expect.poll(() => server.output()).toContain(`${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
+    expect(server.output()).not.toContain(code)
+  })
+
+  it('answers business refusals with 200 and their errno, and REQERR with Retry-After', async () => {
+    const mobile = freshMobile()
+    const first = await post(
+      '/passport/sms_code',
+      JSON.stringify({ mobile, image_code: 'Q7RT', image_code_id: await seedCaptcha() }),
+    )
+    expect((await first.json()) as unknown).toMatchObject({ errno: 0 })
+    const second = await post(
+      '/passport/sms_code',
+      JSON.stringify({ mobile, image_code: 'Q7RT', image_code_id: await seedCaptcha() }),
+    )
+    expect(second.status).toBe(200)
+    expect(await second.json()).toEqual({ errno: 4201, errmsg: '请求过于频繁，请稍后再试' })
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(59)
+
+    const expired = await post(
+      '/passport/sms_code',
+      JSON.stringify({ mobile: freshMobile(), image_code: 'Q7RT', image_code_id: randomUUID() }),
+    )
+    expect(await expired.json()).toEqual({ errno: 4002, errmsg: '验证码已过期' })
+    const badMobile = await post(
+      '/passport/sms_code',
+      JSON.stringify({ mobile: '1234', image_code: 'Q7RT', image_code_id: await seedCaptcha() }),
+    )
+    expect(await badMobile.json()).toEqual({ errno: 4004, errmsg: '手机号不正确' })
+    const missing = await post('/passport/sms_code', JSON.stringify({ mobile: freshMobile() }))
+    expect(missing.status).toBe(200)
+    expect(await missing.json()).toEqual({ errno: 4103, errmsg: '参数不全' })
+  })
+})
+
+const twoMegabytes = JSON.stringify({ mobile: '13800000000', pad: 'x'.repeat(2 * 1024 * 1024) })
+
+describe('bad requests never get a 5xx, and the server keeps serving', () => {
+  const legacyCases: [string, () => Promise<Response>, number][] = [
+    ['a JSON array', () => post('/passport/sms_code', '[]'), 400],
+    ['a JSON string', () => post('/passport/sms_code', '"13800000000"'), 400],
+    ['a JSON number', () => post('/passport/sms_code', '42'), 400],
+    ['JSON null', () => post('/passport/sms_code', 'null'), 400],
+    ['malformed JSON', () => post('/passport/sms_code', '{"mobile":'), 400],
+    ['an empty body', () => post('/passport/sms_code', ''), 400],
+    [
+      'wrong types',
+      () =>
+        post('/passport/sms_code', JSON.stringify({ mobile: 13800000000, image_code: ['x'], image_code_id: {} })),
+      400,
+    ],
+    ['a 2 MB body', () => post('/passport/sms_code', twoMegabytes), 413],
+    [
+      'a text/plain content type',
+      () => post('/passport/sms_code', '{}', { 'content-type': 'text/plain' }),
+      400,
+    ],
+    [
+      'a form content type',
+      () =>
+        post('/passport/sms_code', 'mobile=13800000000', {
+          'content-type': 'application/x-www-form-urlencoded',
+        }),
+      400,
+    ],
+    [
+      'a cross-site Origin',
+      () => post('/passport/sms_code', '{}', { origin: 'https://evil.example' }),
+      403,
+    ],
+    ['a GET', () => fetch(`${server.url}/passport/sms_code`), 405],
+  ]
+
+  it.each(legacyCases)('legacy route: %s', async (_name, send, status) => {
+    const response = await send()
+    expect(response.status).toBe(status)
+    expect(await response.json()).toEqual({ errno: 4103, errmsg: '参数不全' })
+  })
+
+  const trpcCases: [string, () => Promise<Response>, number][] = [
+    ['a JSON array', () => post('/api/trpc/auth.sendSmsCode', '[]'), 400],
+    ['a JSON string', () => post('/api/trpc/auth.sendSmsCode', '"x"'), 400],
+    ['malformed JSON', () => post('/api/trpc/auth.sendSmsCode', '{"mobile":'), 400],
+    [
+      'wrong types',
+      () =>
+        post('/api/trpc/auth.sendSmsCode', JSON.stringify({ mobile: 1, imageCode: null, imageCodeId: 2 })),
+      400,
+    ],
+    ['a 2 MB body', () => post('/api/trpc/auth.sendSmsCode', twoMegabytes), 413],
+    [
+      'a text/plain content type',
+      () => post('/api/trpc/auth.sendSmsCode', '{}', { 'content-type': 'text/plain' }),
+      415,
+    ],
+    [
+      'a cross-site Origin',
+      () => post('/api/trpc/auth.sendSmsCode', '{}', { origin: 'https://evil.example' }),
+      403,
+    ],
+    ['an unknown procedure', () => post('/api/trpc/auth.nope', '{}'), 404],
+  ]
+
+  it.each(trpcCases)('tRPC: %s', async (_name, send, status) => {
+    const response = await send()
+    expect(response.status).toBe(status)
+    const body = (await response.json()) as { error: { data: { errno: number; errmsg: string } } }
+    expect(body.error.data).toMatchObject({ errno: 4103, errmsg: '参数不全' })
+  })
+
+  it('still serves after all of them', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+    expect(server.process.exitCode).toBeNull()
+  })
+})
+
+describe('tRPC over plain HTTP, no transformer', () => {
+  it('getImageCode then sendSmsCode with the plain input object as the body', async () => {
+    const image = await post('/api/trpc/auth.getImageCode', '')
+    expect(image.status).toBe(200)
+    const { result } = (await image.json()) as {
+      result: { data: { imageCodeId: string; image: string; expiresIn: number } }
+    }
+    expect(result.data.image).toMatch(/^data:image\/png;base64,/)
+    expect(result.data.expiresIn).toBe(300)
+    const answer = await redis.get(`ImageCode_${result.data.imageCodeId}`)
+
+    const mobile = freshMobile()
+    const sent = await post(
+      '/api/trpc/auth.sendSmsCode',
+      JSON.stringify({ mobile, imageCode: answer, imageCodeId: result.data.imageCodeId }),
+    )
+    expect(sent.status).toBe(200)
+    expect(await sent.json()).toEqual({
+      result: { data: { errno: 0, errmsg: '发送成功', expiresIn: 300, resendIn: 60 } },
+    })
+  })
+
+  it('a refusal carries errno, errmsg and the fitting HTTP status', async () => {
+    const response = await post(
+      '/api/trpc/auth.sendSmsCode',
+      JSON.stringify({ mobile: '12345', imageCode: 'AAAA', imageCodeId: await seedCaptcha() }),
+    )
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as { error: { message: string; data: Record<string, unknown> } }
+    expect(body.error.data).toMatchObject({ code: 'BAD_REQUEST', errno: 4004, errmsg: '手机号不正确' })
+    expect(body.error.data).not.toHaveProperty('stack')
+  })
+
+  it('REQERR is 429 with retryAfter in error.data', async () => {
+    const mobile = freshMobile()
+    const send = async () =>
+      post(
+        '/api/trpc/auth.sendSmsCode',
+        JSON.stringify({ mobile, imageCode: 'Q7RT', imageCodeId: await seedCaptcha() }),
+      )
+    expect((await send()).status).toBe(200)
+    const refused = await send()
+    expect(refused.status).toBe(429)
+    const body = (await refused.json()) as { error: { data: Record<string, unknown> } }
+    expect(body.error.data).toMatchObject({ errno: 4201, code: 'TOO_MANY_REQUESTS' })
+    expect(body.error.data.retryAfter).toBeGreaterThanOrEqual(59)
+  })
+})
+
+describe('everything else goes to Next.js', () => {
+  it('serves the page at /', async () => {
+    const response = await fetch(`${server.url}/`)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toContain('手机号注册')
+  })
+})

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface RunningServer {
+  url: string
+  port: number
+  process: ChildProcess
+  /** Everything the server printed, for assertions on its log. */
+  output: () => string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the production server (`pnpm start`'s command) as its own process on a free port and
+ * resolves once it listens. Needs `next build` to have run (pnpm test does it first).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  options: { dev?: boolean; timeoutMs?: number; keepOutput?: boolean } = {},
+): Promise<RunningServer> {
+  if (!options.dev && !existsSync(path.join(WEB_DIR, '.next', 'BUILD_ID'))) {
+    throw new Error('apps/web has no production build: run `pnpm build` first')
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: WEB_DIR,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: options.dev ? 'development' : 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      NEXT_TELEMETRY_DISABLED: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  let listening = false
+  // A benchmark's server logs a line per request; past start-up it need not be kept in memory.
+  const keep = (chunk: Buffer): void => {
+    if (!listening || options.keepOutput !== false) output += chunk.toString()
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start in time:\n${output}`))
+    }, options.timeoutMs ?? 60_000)
+    const onData = (): void => {
+      const match = /listening on http:\/\/localhost:(\d+)/.exec(output)
+      if (match?.[1]) {
+        listening = true
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code} before listening:\n${output}`))
+    })
+  })
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    process: child,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        child.once('exit', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+        child.kill('SIGTERM')
+      }),
+  }
+}

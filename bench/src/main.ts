@@ -1,0 +1,115 @@
+// `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
+// and latency for POST /passport/sms_code and GET /passport/image_code.
+import autocannon from 'autocannon'
+import type { Result } from 'autocannon'
+import { Redis } from 'ioredis'
+import { createTestDatabase, deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/test-infra'
+import { startServer } from '@signup/web/test-server'
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const DURATION = Number(process.env.BENCH_SECONDS ?? 15)
+const WARMUP = 3
+const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 200_000)
+
+async function seedCaptchas(prefix: string, count: number): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix })
+  for (let start = 0; start < count; start += 10_000) {
+    const pipeline = redis.pipeline()
+    for (let i = start; i < Math.min(count, start + 10_000); i++) {
+      pipeline.set(`ImageCode_bench-${i}`, 'ABCD', 'EX', 600)
+    }
+    await pipeline.exec()
+  }
+  redis.disconnect()
+}
+
+function run(options: autocannon.Options): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)))
+  })
+}
+
+function report(label: string, unit: string, result: Result, extra = ''): void {
+  const rps = result.requests.average
+  console.log(
+    `${label.padEnd(26)} ${rps.toFixed(0).padStart(6)} ${unit}/s   p50 ${result.latency.p50} ms   ` +
+      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}` +
+      `   timeouts ${result.timeouts}${extra}`,
+  )
+}
+
+async function main(): Promise<void> {
+  const prefix = testKeyPrefix('bench')
+  const database = await createTestDatabase('bench')
+  const server = await startServer(
+    {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      SMS_PROVIDER: 'console',
+    },
+    { keepOutput: false },
+  )
+  try {
+    await seedCaptchas(prefix, CAPTCHA_POOL)
+    console.log(
+      `production server at ${server.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
+        `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
+    )
+
+    let next = 0
+    let ok = 0
+    let refused = 0
+    const smsRequest = (): autocannon.Request => ({
+      method: 'POST',
+      path: '/passport/sms_code',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => {
+        const i = next++
+        // A fresh mobile per request (15x range, never registered) and an unused captcha.
+        const mobile = `15${String(i).padStart(9, '0')}`
+        return {
+          ...request,
+          body: JSON.stringify({ mobile, image_code: 'abcd', image_code_id: `bench-${i % CAPTCHA_POOL}` }),
+        }
+      },
+      onResponse: (_status, body) => {
+        if (body.includes('"errno":0')) ok++
+        else refused++
+      },
+    })
+
+    await run({ url: server.url, connections: CONNECTIONS, duration: WARMUP, requests: [smsRequest()] })
+    ok = 0
+    refused = 0
+    const sms = await run({
+      url: server.url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      requests: [smsRequest()],
+    })
+    report('POST /passport/sms_code', 'sends', sms, `   errno 0: ${ok}, other errno: ${refused}`)
+    if (next > CAPTCHA_POOL) console.log(`note: ${next - CAPTCHA_POOL} requests reused a spent captcha`)
+
+    let image = 0
+    const imageRequest: autocannon.Request = {
+      method: 'GET',
+      setupRequest: (request) => ({ ...request, path: `/passport/image_code?imageCodeId=bench-img-${image++}` }),
+    }
+    await run({ url: server.url, connections: CONNECTIONS, duration: WARMUP, requests: [imageRequest] })
+    const images = await run({
+      url: server.url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      requests: [imageRequest],
+    })
+    report('GET /passport/image_code', 'images', images)
+    console.log('goals: >= 3200 sends/s with p99 < 50 ms; >= 1500 images/s')
+  } finally {
+    await server.stop()
+    await deleteKeysWithPrefix(prefix)
+    await database.drop()
+  }
+}
+
+await main()

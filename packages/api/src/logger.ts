@@ -1,0 +1,17 @@
+import { pino } from 'pino'
+import type { Logger } from 'pino'
+import type { Env } from './env.ts'
+
+export type { Logger }
+
+/** JSON lines in production (for a log pipeline), readable lines in development. */
+export function createLogger(env: Pick<Env, 'NODE_ENV' | 'LOG_LEVEL'>): Logger {
+  const pretty = env.NODE_ENV === 'development' && process.stdout.isTTY
+  return pino({
+    level: env.LOG_LEVEL,
+    base: undefined,
+    // Belt and braces: these never belong in a log line, whoever writes them.
+    redact: { paths: ['password', 'imageCode', '*.password', '*.imageCode'], censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname' } } } : {}),
+  })
+}

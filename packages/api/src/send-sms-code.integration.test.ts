@@ -1,0 +1,216 @@
+import { TRPCError } from '@trpc/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RET } from '@signup/auth/ret'
+import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
+import { refusalOf } from '@signup/auth/trpc'
+import { RedisStore } from '@signup/kv/redis-store'
+import { createRecordingSender } from '@signup/sms/recording-sender'
+import { loadEnv } from './env.ts'
+import { createLogger } from './logger.ts'
+import { createCaller, createContextInner } from './root.ts'
+import { createAppServices } from './services.ts'
+import type { AppServices } from './services.ts'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from './test-infra.ts'
+import type { TestDatabase } from './test-infra.ts'
+
+const prefix = testKeyPrefix('send')
+const sms = createRecordingSender()
+let database: TestDatabase
+let services: AppServices
+let redis: RedisStore
+let mobileCounter = 0
+
+const freshMobile = (): string => `1390000${String(++mobileCounter).padStart(4, '0')}`
+const caller = () => createCaller(createContextInner({ services, clientIp: '127.0.0.1' }))
+
+async function seedCaptcha(id: string, text = 'K7PX'): Promise<void> {
+  await redis.set(captchaKey(id), text, 300)
+}
+
+async function outcome(call: Promise<unknown>): Promise<number> {
+  try {
+    await call
+    return RET.OK
+  } catch (error) {
+    if (!(error instanceof TRPCError)) throw error
+    return refusalOf(error).errno
+  }
+}
+
+const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
+
+beforeAll(async () => {
+  database = await createTestDatabase('send')
+  const env = loadEnv({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+  })
+  services = await createAppServices(env, logger, { sms })
+  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
+  await redis.ready()
+})
+
+afterAll(async () => {
+  await services.close()
+  await redis.close()
+  await deleteKeysWithPrefix(prefix)
+  await database.drop()
+})
+
+describe('sendSmsCode on real Redis and Postgres', () => {
+  it('stores the captcha answer and the code under the original key names, with their TTLs', async () => {
+    const image = await caller().auth.getImageCode()
+    const answer = await redis.get(captchaKey(image.imageCodeId))
+    expect(answer).toMatch(/^[A-Z2-9]{4}$/)
+    expect(await redis.pttl(captchaKey(image.imageCodeId))).toBeGreaterThan(295_000)
+
+    const mobile = freshMobile()
+    const result = await caller().auth.sendSmsCode({
+      mobile,
+      imageCode: answer!.toLowerCase(),
+      imageCodeId: image.imageCodeId,
+    })
+    expect(result.errno).toBe(0)
+    const code = await redis.get(smsCodeKey(mobile))
+    expect(code).toMatch(/^\d{6}$/)
+    expect(sms.sent.at(-1)).toEqual({ mobile, code, ttlMinutes: 5 })
+    expect(await redis.pttl(smsCodeKey(mobile))).toBeGreaterThan(295_000)
+    expect(await redis.pttl(resendKey(mobile))).toBeGreaterThan(55_000)
+    expect(await redis.get(captchaKey(image.imageCodeId))).toBeNull()
+  })
+
+  it('a captcha used twice: the second use is NODATA', async () => {
+    await seedCaptcha('twice-0001')
+    const input = { imageCode: 'K7PX', imageCodeId: 'twice-0001' }
+    expect(await outcome(caller().auth.sendSmsCode({ ...input, mobile: freshMobile() }))).toBe(0)
+    expect(await outcome(caller().auth.sendSmsCode({ ...input, mobile: freshMobile() }))).toBe(
+      RET.NODATA,
+    )
+  })
+
+  it('a wrong captcha is DATAERR and spends the captcha', async () => {
+    await seedCaptcha('wrong-0001')
+    const mobile = freshMobile()
+    expect(
+      await outcome(
+        caller().auth.sendSmsCode({ mobile, imageCode: 'AAAA', imageCodeId: 'wrong-0001' }),
+      ),
+    ).toBe(RET.DATAERR)
+    expect(await redis.get(captchaKey('wrong-0001'))).toBeNull()
+    expect(await redis.get(smsCodeKey(mobile))).toBeNull()
+  })
+
+  it('a mobile with an account in Postgres is DATAEXIST', async () => {
+    const mobile = freshMobile()
+    await services.db.prisma.user.create({ data: { mobile, nickName: mobile } })
+    await seedCaptcha('exists-0001')
+    expect(
+      await outcome(
+        caller().auth.sendSmsCode({ mobile, imageCode: 'K7PX', imageCodeId: 'exists-0001' }),
+      ),
+    ).toBe(RET.DATAEXIST)
+    expect(await redis.get(smsCodeKey(mobile))).toBeNull()
+  })
+
+  it('20 concurrent sends with one captcha give exactly one success, the rest NODATA', async () => {
+    await seedCaptcha('race-0001')
+    const sentBefore = sms.sent.length
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        outcome(
+          caller().auth.sendSmsCode({
+            mobile: freshMobile(),
+            imageCode: 'K7PX',
+            imageCodeId: 'race-0001',
+          }),
+        ),
+      ),
+    )
+    expect(outcomes.filter((errno) => errno === RET.OK)).toHaveLength(1)
+    expect(outcomes.filter((errno) => errno === RET.NODATA)).toHaveLength(19)
+    expect(sms.sent.length - sentBefore).toBe(1)
+  })
+
+  it('10 concurrent sends to one mobile give exactly one SMS, the rest REQERR', async () => {
+    const mobile = freshMobile()
+    const ids = Array.from({ length: 10 }, (_, i) => `same-mobile-${i}-0001`)
+    await Promise.all(ids.map((id) => seedCaptcha(id)))
+    const outcomes = await Promise.all(
+      ids.map((imageCodeId) =>
+        outcome(caller().auth.sendSmsCode({ mobile, imageCode: 'K7PX', imageCodeId })),
+      ),
+    )
+    expect(outcomes.filter((errno) => errno === RET.OK)).toHaveLength(1)
+    expect(outcomes.filter((errno) => errno === RET.REQERR)).toHaveLength(9)
+    expect(sms.sent.filter((message) => message.mobile === mobile)).toHaveLength(1)
+  })
+
+  it('a failing provider gives THIRDERR and leaves neither the code nor the resend window', async () => {
+    const mobile = freshMobile()
+    await seedCaptcha('provider-0001')
+    sms.failNext()
+    expect(
+      await outcome(
+        caller().auth.sendSmsCode({ mobile, imageCode: 'K7PX', imageCodeId: 'provider-0001' }),
+      ),
+    ).toBe(RET.THIRDERR)
+    expect(await redis.get(smsCodeKey(mobile))).toBeNull()
+    expect(await redis.get(resendKey(mobile))).toBeNull()
+  })
+})
+
+describe('sendSmsCode when a store is unreachable', () => {
+  it('Redis unreachable gives DBERR (4001), not a server error', async () => {
+    const env = loadEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: database.url,
+      REDIS_URL: 'redis://127.0.0.1:1',
+    })
+    const broken = await createAppServices(env, logger, { sms })
+    try {
+      const call = createCaller(createContextInner({ services: broken, clientIp: null }))
+      expect(
+        await outcome(
+          call.auth.sendSmsCode({ mobile: freshMobile(), imageCode: 'K7PX', imageCodeId: 'x-00000001' }),
+        ),
+      ).toBe(RET.DBERR)
+      expect(await outcome(call.auth.getImageCode())).toBe(RET.DBERR)
+      expect((await broken.health()).checks).toEqual({ postgres: 'ok', redis: 'down' })
+    } finally {
+      await broken.close()
+    }
+  })
+
+  it('Postgres unreachable gives DBERR (4001) and spends the captcha, sending nothing', async () => {
+    const env = loadEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+    })
+    const broken = await createAppServices(env, logger, { sms })
+    const sentBefore = sms.sent.length
+    try {
+      await seedCaptcha('pg-down-0001')
+      const call = createCaller(createContextInner({ services: broken, clientIp: null }))
+      const mobile = freshMobile()
+      expect(
+        await outcome(
+          call.auth.sendSmsCode({ mobile, imageCode: 'K7PX', imageCodeId: 'pg-down-0001' }),
+        ),
+      ).toBe(RET.DBERR)
+      expect(sms.sent.length).toBe(sentBefore)
+      expect(await redis.get(smsCodeKey(mobile))).toBeNull()
+      expect((await broken.health()).checks).toEqual({ postgres: 'down', redis: 'ok' })
+    } finally {
+      await broken.close()
+    }
+  })
+})

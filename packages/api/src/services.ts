@@ -1,0 +1,131 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createAuthServices } from '@signup/auth/services'
+import type { AuthServices } from '@signup/auth/ports'
+import { createDb } from '@signup/db/client'
+import type { Db } from '@signup/db/client'
+import { startEmbeddedPostgres } from '@signup/db/embedded'
+import { migrateDatabase } from '@signup/db/migrate'
+import { createUserDirectory } from '@signup/db/user-directory'
+import { MemoryStore } from '@signup/kv/memory-store'
+import { RedisStore } from '@signup/kv/redis-store'
+import type { KeyValueStore } from '@signup/kv/store'
+import { createConsoleSender } from '@signup/sms/console-sender'
+import type { SmsSender } from '@signup/sms/sender'
+import type { Env, SmsProviderName } from './env.ts'
+import type { Logger } from './logger.ts'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+
+export interface HealthReport {
+  ok: boolean
+  checks: { postgres: 'ok' | 'down'; redis: 'ok' | 'down' }
+}
+
+/** Everything one server process holds: the domain services and the connections behind them. */
+export interface AppServices {
+  auth: AuthServices
+  kv: KeyValueStore
+  db: Db
+  /** One line for the start-up log: which stores and provider are in use. */
+  description: string
+  health(): Promise<HealthReport>
+  close(): Promise<void>
+}
+
+/**
+ * The composition root. With DATABASE_URL / REDIS_URL set it uses them; without (development
+ * only, enforced by loadEnv) it falls back to embedded PGlite under DATA_DIR and an in-process store.
+ */
+export async function createAppServices(
+  env: Env,
+  logger: Logger,
+  overrides: { sms?: SmsSender; kv?: KeyValueStore } = {},
+): Promise<AppServices> {
+  const closers: (() => Promise<void>)[] = []
+
+  let kv: KeyValueStore
+  let redisLabel: string
+  if (overrides.kv) {
+    kv = overrides.kv
+    redisLabel = 'injected store'
+  } else if (env.REDIS_URL) {
+    const redis = new RedisStore({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX })
+    // Start even if Redis is down: requests answer DBERR and the client reconnects by itself.
+    await redis.ready().catch((error: unknown) => {
+      logger.warn({ err: error }, 'redis not reachable at start; will keep retrying')
+    })
+    kv = redis
+    redisLabel = `redis ${redactUrl(env.REDIS_URL)}`
+  } else {
+    kv = new MemoryStore()
+    redisLabel = 'in-process store (dev default, REDIS_URL unset)'
+  }
+  closers.push(() => kv.close())
+
+  let databaseUrl = env.DATABASE_URL
+  let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
+  if (!databaseUrl) {
+    const dataDir = path.resolve(REPO_ROOT, env.DATA_DIR, 'pglite')
+    const embedded = await startEmbeddedPostgres({ dataDir, port: 0 })
+    await migrateDatabase(embedded.url)
+    closers.push(() => embedded.stop())
+    databaseUrl = embedded.url
+    postgresLabel = `embedded PGlite at ${path.relative(process.cwd(), dataDir) || dataDir} (dev default, DATABASE_URL unset)`
+  }
+  const db = createDb({ url: databaseUrl, max: env.DATABASE_URL ? 10 : 1 })
+  closers.unshift(() => db.close())
+
+  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
+  const sms = overrides.sms ?? createSmsSender(providers, env, logger)
+
+  const auth = createAuthServices({
+    kv,
+    users: createUserDirectory(db.prisma),
+    sms,
+    logger,
+    config: {
+      imageCodeTtlSeconds: env.IMAGE_CODE_TTL_SECONDS,
+      smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
+      smsResendSeconds: env.SMS_RESEND_SECONDS,
+    },
+  })
+
+  return {
+    auth,
+    kv,
+    db,
+    description: `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}`,
+    async health() {
+      const [postgres, redis] = await Promise.all([
+        db.ping().then(
+          () => 'ok' as const,
+          () => 'down' as const,
+        ),
+        kv.ping().then(
+          () => 'ok' as const,
+          () => 'down' as const,
+        ),
+      ])
+      return { ok: postgres === 'ok' && redis === 'ok', checks: { postgres, redis } }
+    },
+    async close() {
+      for (const close of closers) await close().catch(() => undefined)
+    },
+  }
+}
+
+function createSmsSender(providers: SmsProviderName[], env: Env, logger: Logger): SmsSender {
+  const name = providers[0] ?? 'console'
+  if (name === 'console') {
+    return createConsoleSender({ logger, production: env.NODE_ENV === 'production' })
+  }
+  throw new Error(`SMS provider ${String(name)} is not available in this build`)
+}
+
+/** Logs name the host, never the password. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.password) parsed.password = '***'
+  return parsed.toString()
+}

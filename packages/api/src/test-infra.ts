@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { migrateDatabase } from '@signup/db/migrate'
+
+/** The real services the integration tests use; overridable for another machine. */
+export const TEST_POSTGRES_URL =
+  process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export interface TestDatabase {
+  url: string
+  name: string
+  drop(): Promise<void>
+}
+
+/** A fresh, migrated Postgres database of its own for one test file; drop() removes it. */
+export async function createTestDatabase(label = 'it'): Promise<TestDatabase> {
+  const name = `signup_test_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(TEST_POSTGRES_URL)
+  url.pathname = `/${name}`
+  await migrateDatabase(url.toString())
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+      await client.connect()
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      } finally {
+        await client.end()
+      }
+    },
+  }
+}
+
+/** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */
+export function testKeyPrefix(label = 'it'): string {
+  return `test:${label}:${randomUUID()}:`
+}
+
+/** Removes every key under a test's prefix (the keys carry TTLs anyway; this leaves none behind). */
+export async function deleteKeysWithPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}

@@ -1,0 +1,31 @@
+import { createCaptchaText, renderCaptchaPng } from './captcha-image.ts'
+import { AuthError } from './ret.ts'
+import type { AuthServices } from './ports.ts'
+
+export const IMAGE_CODE_STORE_FAILED = '保存图片验证码失败'
+
+export interface ImageCode {
+  imageCodeId: string
+  png: Buffer
+  /** Seconds until the captcha expires. */
+  expiresIn: number
+}
+
+/**
+ * Draws a new captcha and stores its answer under the id, replacing any earlier one with that id.
+ * The id is the client's on the legacy route and a fresh UUID on the tRPC procedure.
+ */
+export async function issueImageCode(
+  services: Pick<AuthServices, 'captchaStore' | 'random' | 'config'>,
+  imageCodeId: string = services.random.uuid(),
+): Promise<ImageCode> {
+  const text = createCaptchaText((max) => services.random.int(max))
+  const png = renderCaptchaPng(text)
+  const expiresIn = services.config.imageCodeTtlSeconds
+  try {
+    await services.captchaStore.save(imageCodeId, text, expiresIn)
+  } catch (cause) {
+    throw new AuthError('DBERR', IMAGE_CODE_STORE_FAILED, { cause })
+  }
+  return { imageCodeId, png, expiresIn }
+}

@@ -1,0 +1,85 @@
+import { issueImageCode } from './get-image-code.ts'
+import { AuthError, RET, RET_MESSAGE } from './ret.ts'
+import type { Errno } from './ret.ts'
+import type { AuthServices } from './ports.ts'
+import { imageCodeIdSchema, refusalOfIssues, sendSmsCodeInput } from './schemas.ts'
+import { sendSmsCode } from './send-sms-code.ts'
+
+/** The original's answer shape: `{errno, errmsg}`. */
+export interface LegacyBody {
+  errno: Errno
+  errmsg: string
+}
+
+export interface LegacyJsonResponse {
+  status: number
+  body: LegacyBody
+  headers: Record<string, string>
+}
+
+/** A refusal of the request itself (not a business outcome): 400/403/413 with PARAMERR. */
+export function legacyRejection(status: 400 | 403 | 413 | 404 | 405): LegacyJsonResponse {
+  return { status, body: { errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR }, headers: {} }
+}
+
+const LEGACY_FIELDS = ['mobile', 'image_code', 'image_code_id'] as const
+
+/**
+ * POST /passport/sms_code over the same core as auth.sendSmsCode. Business outcomes are HTTP 200
+ * as in the original; a body that is not an object, or a field of the wrong type, is a 400.
+ * A missing or empty field stays a 200 with PARAMERR, which is what the original answered.
+ */
+export async function legacySendSmsCode(
+  services: AuthServices,
+  body: unknown,
+): Promise<LegacyJsonResponse> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return legacyRejection(400)
+  const fields = body as Record<string, unknown>
+  for (const name of LEGACY_FIELDS) {
+    const value = fields[name]
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      return legacyRejection(400)
+    }
+  }
+  const parsed = sendSmsCodeInput.safeParse({
+    mobile: fields.mobile ?? undefined,
+    imageCode: fields.image_code ?? undefined,
+    imageCodeId: fields.image_code_id ?? undefined,
+  })
+  if (!parsed.success) {
+    const { ret, errmsg } = refusalOfIssues(parsed.error.issues)
+    return { status: 200, body: { errno: RET[ret], errmsg }, headers: {} }
+  }
+  try {
+    const result = await sendSmsCode(services, parsed.data)
+    return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error
+    const headers: Record<string, string> =
+      error.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }
+    return { status: 200, body: { errno: error.errno, errmsg: error.errmsg }, headers }
+  }
+}
+
+export type LegacyImageResponse =
+  | { kind: 'image'; png: Buffer }
+  | { kind: 'json'; response: LegacyJsonResponse }
+
+/** GET /passport/image_code?imageCodeId=<id>: the client picks the id, as the original's did. */
+export async function legacyImageCode(
+  services: AuthServices,
+  imageCodeId: string | null,
+): Promise<LegacyImageResponse> {
+  const id = imageCodeIdSchema.safeParse(imageCodeId)
+  if (!id.success) return { kind: 'json', response: legacyRejection(400) }
+  try {
+    const { png } = await issueImageCode(services, id.data)
+    return { kind: 'image', png }
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error
+    return {
+      kind: 'json',
+      response: { status: 503, body: { errno: error.errno, errmsg: error.errmsg }, headers: {} },
+    }
+  }
+}

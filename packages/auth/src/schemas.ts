@@ -1,0 +1,61 @@
+import { z } from 'zod'
+import { RET_MESSAGE } from './ret.ts'
+import type { RefusalName } from './ret.ts'
+
+/** Mainland China mobiles (CONTRACT section 6). `\d` without the u flag is ASCII only, so
+ * full-width digits fail, and `$` does not match before a trailing newline as Python's does. */
+export const MOBILE_PATTERN = /^1[3-9]\d{9}$/
+
+export const MOBILE_FORMAT_MESSAGE = '手机号不正确'
+
+/** Refinements that fail with a domain errno other than PARAMERR carry it in their params. */
+interface RetParams {
+  ret: RefusalName
+}
+
+const required = z.string({ error: RET_MESSAGE.PARAMERR }).min(1, { error: RET_MESSAGE.PARAMERR })
+
+/** A mobile as typed: a leading +86 is accepted and stripped; anything else must be 11 digits. */
+export const mobileSchema = required
+  .transform((value) => (value.startsWith('+86') ? value.slice(3) : value))
+  .refine((value) => MOBILE_PATTERN.test(value), {
+    error: MOBILE_FORMAT_MESSAGE,
+    params: { ret: 'DATAERR' } satisfies RetParams,
+  })
+
+/** The id of a captcha, whether the server picked it (UUID) or a legacy client did. */
+export const imageCodeIdSchema = z
+  .string({ error: RET_MESSAGE.PARAMERR })
+  .regex(/^[A-Za-z0-9-]{8,64}$/, { error: RET_MESSAGE.PARAMERR })
+
+/** Input of auth.sendSmsCode, shared by the signup form and the procedure. */
+export const sendSmsCodeInput = z.object({
+  mobile: mobileSchema,
+  imageCode: required.max(16, { error: RET_MESSAGE.PARAMERR }),
+  imageCodeId: required.max(64, { error: RET_MESSAGE.PARAMERR }),
+})
+
+export type SendSmsCodeInput = z.input<typeof sendSmsCodeInput>
+export type SendSmsCodeParsed = z.output<typeof sendSmsCodeInput>
+
+/**
+ * Which refusal a failed parse means: a present but malformed mobile is DATAERR (step 2), anything
+ * missing or of the wrong type is PARAMERR (step 1), which wins when both occur.
+ */
+export function refusalOfIssues(issues: readonly z.core.$ZodIssue[]): {
+  ret: RefusalName
+  errmsg: string
+} {
+  const rets = issues.map((issue) =>
+    issue.code === 'custom' && isRetParams(issue.params) ? issue.params : undefined,
+  )
+  const first = rets[0]
+  if (first && rets.every((ret) => ret !== undefined)) {
+    return { ret: first.ret, errmsg: issues[0]?.message ?? RET_MESSAGE[first.ret] }
+  }
+  return { ret: 'PARAMERR', errmsg: RET_MESSAGE.PARAMERR }
+}
+
+function isRetParams(params: unknown): params is RetParams {
+  return typeof params === 'object' && params !== null && 'ret' in params
+}

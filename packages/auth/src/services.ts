@@ -1,0 +1,32 @@
+import { randomInt, randomUUID } from 'node:crypto'
+import type { KeyValueStore } from '@signup/kv/store'
+import type { SmsSender } from '@signup/sms/sender'
+import type { AuthConfig, AuthLogger, AuthServices, RandomSource, UserDirectory } from './ports.ts'
+import { createCaptchaStore, createResendWindow, createSmsCodeStore } from './stores.ts'
+
+/** Codes, captcha texts and ids from the operating system's CSPRNG. */
+export const cryptoRandom: RandomSource = {
+  int: (maxExclusive) => randomInt(maxExclusive),
+  uuid: () => randomUUID(),
+}
+
+/** Builds the domain's services over one key-value store, one user directory and one sender. */
+export function createAuthServices(options: {
+  kv: KeyValueStore
+  users: UserDirectory
+  sms: SmsSender
+  logger: AuthLogger
+  config: AuthConfig
+  random?: RandomSource
+}): AuthServices {
+  return {
+    captchaStore: createCaptchaStore(options.kv),
+    smsCodeStore: createSmsCodeStore(options.kv),
+    resendWindow: createResendWindow(options.kv),
+    users: options.users,
+    sms: options.sms,
+    logger: options.logger,
+    config: options.config,
+    random: options.random ?? cryptoRandom,
+  }
+}

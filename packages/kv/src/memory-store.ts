@@ -1,0 +1,90 @@
+import type { KeyValueStore } from './store.ts'
+
+interface Entry {
+  value: string
+  expiresAt: number
+}
+
+/**
+ * The in-process dev default when REDIS_URL is unset: same semantics as the Redis store (TTL,
+ * atomic get-and-delete, set-if-absent). Atomic because each method runs to completion on the
+ * single JavaScript thread before another starts. Not shared between processes.
+ */
+export class MemoryStore implements KeyValueStore {
+  readonly #entries = new Map<string, Entry>()
+  readonly #now: () => number
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor(options: { now?: () => number; sweepIntervalMs?: number } = {}) {
+    this.#now = options.now ?? Date.now
+    // Expired keys are dropped lazily on read; the sweep bounds memory for keys never read again.
+    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 30_000)
+    this.#sweeper.unref()
+  }
+
+  #live(key: string): Entry | undefined {
+    const entry = this.#entries.get(key)
+    if (entry && entry.expiresAt <= this.#now()) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return entry
+  }
+
+  #sweep(): void {
+    const now = this.#now()
+    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key)
+  }
+
+  getDel(key: string): Promise<string | null> {
+    const entry = this.#live(key)
+    this.#entries.delete(key)
+    return Promise.resolve(entry?.value ?? null)
+  }
+
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.#live(key)?.value ?? null)
+  }
+
+  set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) return Promise.reject(invalid)
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlSeconds * 1000 })
+    return Promise.resolve()
+  }
+
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) return Promise.reject(invalid)
+    if (this.#live(key)) return Promise.resolve(false)
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlSeconds * 1000 })
+    return Promise.resolve(true)
+  }
+
+  pttl(key: string): Promise<number | null> {
+    const entry = this.#live(key)
+    return Promise.resolve(entry ? entry.expiresAt - this.#now() : null)
+  }
+
+  del(...keys: string[]): Promise<number> {
+    let removed = 0
+    for (const key of keys) if (this.#live(key) && this.#entries.delete(key)) removed++
+    return Promise.resolve(removed)
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#sweeper)
+    this.#entries.clear()
+    return Promise.resolve()
+  }
+}
+
+function invalidTtl(ttlSeconds: number): RangeError | undefined {
+  // Redis rejects a non-positive or fractional EX; the stand-in must refuse the same calls.
+  if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return undefined
+  return new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
+}

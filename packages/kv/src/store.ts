@@ -1,0 +1,28 @@
+/**
+ * The few key-value operations the domain needs, each atomic on its own.
+ * Implemented by Redis (production) and by an in-process map (the dev default); one contract suite
+ * (store-contract.ts) runs on both so they cannot drift.
+ */
+export interface KeyValueStore {
+  /** Reads and deletes in one step (GETDEL): of two concurrent callers only one sees the value. */
+  getDel(key: string): Promise<string | null>
+  get(key: string): Promise<string | null>
+  /** Stores with a lifetime, replacing any previous value. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>
+  /** SET NX EX: true when this call created the key, false when it already existed. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>
+  /** Milliseconds the key still lives; null when it does not exist or never expires. */
+  pttl(key: string): Promise<number | null>
+  /** Deletes the keys, answering how many existed. */
+  del(...keys: string[]): Promise<number>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Thrown by a store when the backing service cannot answer (down, timeout, refused). */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

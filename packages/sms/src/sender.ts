@@ -1,0 +1,37 @@
+/** What the domain asks of any SMS provider: deliver one verification code to one mobile. */
+export interface SmsSender {
+  /** The provider's name, for logs. */
+  readonly name: string
+  /** Resolves once the provider accepted the message; rejects with SmsSendError otherwise. */
+  sendCode(message: SmsCodeMessage): Promise<void>
+}
+
+export interface SmsCodeMessage {
+  mobile: string
+  code: string
+  /** How long the code stays valid, in minutes (the original's template parameter). */
+  ttlMinutes: number
+}
+
+/**
+ * A provider refused or failed. `retryable` tells a failover chain whether the next provider may
+ * be tried (timeout, 5xx, throttling) or whether the request is hopeless (bad number, template).
+ * The message is for logs only and never reaches a client.
+ */
+export class SmsSendError extends Error {
+  override readonly name = 'SmsSendError'
+  readonly provider: string
+  readonly retryable: boolean
+
+  constructor(provider: string, message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause })
+    this.provider = provider
+    this.retryable = options.retryable
+  }
+}
+
+/** The logging the senders need; pino's Logger satisfies it. */
+export interface SmsLogger {
+  info(fields: Record<string, unknown>, message: string): void
+  warn(fields: Record<string, unknown>, message: string): void
+}
