@@ -5,6 +5,7 @@ import type { Result } from 'autocannon'
 import { Redis } from 'ioredis'
 import { createTestDatabase, deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/test-infra'
 import { startServer } from '@signup/web/test-server'
+import type { RunningServer } from '@signup/web/test-server'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15)
@@ -41,19 +42,22 @@ function report(label: string, unit: string, result: Result, extra = ''): void {
 async function main(): Promise<void> {
   const prefix = testKeyPrefix('bench')
   const database = await createTestDatabase('bench')
-  const server = await startServer(
-    {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      SMS_PROVIDER: 'console',
-    },
-    { keepOutput: false },
-  )
+  let server: RunningServer | undefined
   try {
+    server = await startServer(
+      {
+        DATABASE_URL: database.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        SMS_PROVIDER: 'console',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      },
+      // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
+      { keepOutput: false, nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [] },
+    )
     await seedCaptchas(prefix, CAPTCHA_POOL)
     console.log(
-      `production server at ${server.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
+      `production server at ${server!.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
         `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
     )
 
@@ -79,11 +83,11 @@ async function main(): Promise<void> {
       },
     })
 
-    await run({ url: server.url, connections: CONNECTIONS, duration: WARMUP, requests: [smsRequest()] })
+    await run({ url: server!.url, connections: CONNECTIONS, duration: WARMUP, requests: [smsRequest()] })
     ok = 0
     refused = 0
     const sms = await run({
-      url: server.url,
+      url: server!.url,
       connections: CONNECTIONS,
       duration: DURATION,
       requests: [smsRequest()],
@@ -91,14 +95,15 @@ async function main(): Promise<void> {
     report('POST /passport/sms_code', 'sends', sms, `   errno 0: ${ok}, other errno: ${refused}`)
     if (next > CAPTCHA_POOL) console.log(`note: ${next - CAPTCHA_POOL} requests reused a spent captcha`)
 
+    if (process.env.BENCH_ONLY === 'sms') return
     let image = 0
     const imageRequest: autocannon.Request = {
       method: 'GET',
       setupRequest: (request) => ({ ...request, path: `/passport/image_code?imageCodeId=bench-img-${image++}` }),
     }
-    await run({ url: server.url, connections: CONNECTIONS, duration: WARMUP, requests: [imageRequest] })
+    await run({ url: server!.url, connections: CONNECTIONS, duration: WARMUP, requests: [imageRequest] })
     const images = await run({
-      url: server.url,
+      url: server!.url,
       connections: CONNECTIONS,
       duration: DURATION,
       requests: [imageRequest],
@@ -106,7 +111,7 @@ async function main(): Promise<void> {
     report('GET /passport/image_code', 'images', images)
     console.log('goals: >= 3200 sends/s with p99 < 50 ms; >= 1500 images/s')
   } finally {
-    await server.stop()
+    await server?.stop()
     await deleteKeysWithPrefix(prefix)
     await database.drop()
   }

@@ -35,10 +35,13 @@ async function main(): Promise<void> {
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
-  logger.info(
+  // The start line is always written, whatever LOG_LEVEL says: it names the stores in use.
+  logger.child({}, { level: 'info' }).info(
     { port, mode: dev ? 'development' : 'production' },
     `listening on http://localhost:${port} — ${services.description}`,
   )
+  // Production logs are buffered; the start line must not wait for the buffer to fill.
+  logger.flush()
 
   let closing = false
   const shutdown = (signal: string): void => {
@@ -47,7 +50,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down')
     server.close()
     server.closeIdleConnections()
-    void Promise.all([services.close(), nextApp.close()]).finally(() => process.exit(0))
+    void Promise.all([services.close(), nextApp.close()]).finally(() => {
+      logger.flush()
+      process.exit(0)
+    })
     setTimeout(() => process.exit(0), 5_000).unref()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))

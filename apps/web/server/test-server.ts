@@ -21,12 +21,12 @@ export interface RunningServer {
  */
 export async function startServer(
   env: Record<string, string>,
-  options: { dev?: boolean; timeoutMs?: number; keepOutput?: boolean } = {},
+  options: { dev?: boolean; timeoutMs?: number; keepOutput?: boolean; nodeArgs?: string[] } = {},
 ): Promise<RunningServer> {
   if (!options.dev && !existsSync(path.join(WEB_DIR, '.next', 'BUILD_ID'))) {
     throw new Error('apps/web has no production build: run `pnpm build` first')
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts'], {
     cwd: WEB_DIR,
     env: {
       PATH: process.env.PATH ?? '',

@@ -29,7 +29,8 @@ export function createCaptchaText(randomInt: (maxExclusive: number) => number): 
 
 // A family name no OS installs, so text never silently falls back to a system font.
 const FONT_FAMILY = 'SignupCaptcha'
-const FONT_FILE = '@fontsource/atkinson-hyperlegible/files/atkinson-hyperlegible-latin-700-normal.woff2'
+const FONT_FILE =
+  '@fontsource/atkinson-hyperlegible/files/atkinson-hyperlegible-latin-700-normal.woff2'
 
 const fontPath = createRequire(import.meta.url).resolve(FONT_FILE)
 if (!GlobalFonts.has(FONT_FAMILY) && GlobalFonts.registerFromPath(fontPath, FONT_FAMILY) === null) {
@@ -43,18 +44,19 @@ const STRIDE = W + 1
 
 /** Coverage steps per colour: 15 partial-to-full levels (plus background) look fully smooth. */
 const LEVELS = 15
-/**
- * Palette layers of LEVELS entries each, after index 0 (the background): a colour blended over
- * the background, or for the front curve also over each glyph's colour where it crosses one.
- */
+/** Palette: index 0 is the background, then per layer LEVELS blends of its colour over a base. */
 const LAYER = { backCurve: 0, glyph: 2, frontCurve: 6, dot: 7, frontOverGlyph: 9 } as const
 const LAYER_COUNT = 13
 const LEVEL_OF = Uint8Array.from({ length: 256 }, (_, i) => (i === 0 ? 0 : ((i - 1) % LEVELS) + 1))
-const LAYER_OF = Int8Array.from({ length: 256 }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / LEVELS)))
+const LAYER_OF = Int8Array.from({ length: 256 }, (_, i) =>
+  i === 0 ? -1 : Math.floor((i - 1) / LEVELS),
+)
 
-const GLYPH_SIZES = [26, 28, 30] as const
+const GLYPH_SIZES = [25, 27, 29] as const
 const ANGLE_STEPS = 17
-const MAX_ANGLE = 0.4
+const MAX_ANGLE = 0.35
+
+type Rgb = readonly [number, number, number]
 
 interface GlyphMask {
   /** Offset of the mask's top-left pixel from the glyph's centre. */
@@ -77,10 +79,7 @@ const pixels = new Uint8Array(STRIDE * H)
 const glyphColours: Rgb[] = []
 const palette = Buffer.alloc(3 * (1 + LAYER_COUNT * LEVELS))
 
-/**
- * Draws the text (1 to CAPTCHA_LENGTH characters of CAPTCHA_ALPHABET) as a CAPTCHA_WIDTH x CAPTCHA_HEIGHT PNG with
- * rotated, offset glyphs, noise curves and dots; every call differs, even for the same text.
- */
+/** PNG of 1 to CAPTCHA_LENGTH alphabet characters, rotated, offset and noisy: never twice alike. */
 export function renderCaptchaPng(text: string): Buffer {
   const chars = [...text]
   // Only alphabet characters: that keeps the glyph cache bounded and every glyph in the font.
@@ -97,23 +96,26 @@ export function renderCaptchaPng(text: string): Buffer {
     setLayer(LAYER.backCurve + i, randomColour(0.55), background)
     drawCurve(LAYER.backCurve + i, 0.75)
   }
-  const margin = 8
+  const margin = 10
   const cell = (W - 2 * margin) / chars.length
   for (const [i, char] of chars.entries()) {
     const colour = randomColour(0.3)
     setLayer(LAYER.glyph + i, colour, background)
     glyphColours[i] = colour
-    const x = Math.round(margin + cell * (i + 0.5) + jitter(3))
+    const x = Math.round(margin + cell * (i + 0.5) + jitter(2))
     const y = Math.round(H / 2 + jitter(2.5))
     drawGlyph(LAYER.glyph + i, glyphMask(char, pick(GLYPH_SIZES), randomAngleStep()), x, y)
   }
   // A thinner curve over the glyphs ties them together against naive segmentation.
   const front = randomColour(0.45)
   setLayer(LAYER.frontCurve, front, background)
-  for (const [i, colour] of glyphColours.entries()) setLayer(LAYER.frontOverGlyph + i, front, colour)
+  // Where it crosses a glyph it is blended over that glyph's colour, not the background.
+  for (const [i, colour] of glyphColours.entries()) {
+    setLayer(LAYER.frontOverGlyph + i, front, colour)
+  }
   drawCurve(LAYER.frontCurve, 0.5)
   for (let i = 0; i < 2; i++) setLayer(LAYER.dot + i, randomColour(0.6), background)
-  drawDots(40)
+  drawDots(30)
 
   return encodePng()
 }
@@ -124,15 +126,17 @@ function paint(x: number, y: number, layer: number, level: number): void {
   const current = pixels[at] ?? 0
   const under = LAYER_OF[current] ?? -1
   const underLevel = LEVEL_OF[current] ?? 0
-  // The front curve blends with a glyph's core (the palette has those mixes) instead of hiding it.
-  const overGlyphCore =
-    layer === LAYER.frontCurve &&
-    under >= LAYER.glyph &&
-    under < LAYER.frontCurve &&
-    underLevel * 2 >= LEVELS
-  if (overGlyphCore) layer = LAYER.frontOverGlyph + under - LAYER.glyph
-  else if (level < underLevel && level * 2 < LEVELS) return
-  pixels[at] = 1 + layer * LEVELS + level - 1
+  const isGlyph = under >= LAYER.glyph && under < LAYER.frontCurve
+  if (layer === LAYER.frontCurve && isGlyph && underLevel * 2 >= LEVELS) {
+    // Over a glyph's core the front curve takes the palette's mix with that glyph's colour.
+    pixels[at] = paletteIndex(LAYER.frontOverGlyph + under - LAYER.glyph, level)
+  } else if (level >= underLevel || level * 2 >= LEVELS) {
+    pixels[at] = paletteIndex(layer, level)
+  }
+}
+
+function paletteIndex(layer: number, level: number): number {
+  return 1 + layer * LEVELS + level - 1
 }
 
 function drawGlyph(layer: number, mask: GlyphMask, cx: number, cy: number): void {
@@ -162,20 +166,12 @@ function drawCurve(layer: number, halfWidth: number): void {
     const half = halfWidth * Math.sqrt(1 + slope * slope)
     const top = y - half
     const bottom = y + half
-    for (let row = Math.max(0, Math.floor(top)); row <= Math.min(H - 1, Math.floor(bottom)); row++) {
+    const last = Math.min(H - 1, Math.floor(bottom))
+    for (let row = Math.max(0, Math.floor(top)); row <= last; row++) {
       const overlap = Math.min(row + 1, bottom) - Math.max(row, top)
       const level = Math.round(Math.min(1, overlap) * LEVELS)
       if (level > 0) paint(x, row, layer, level)
     }
-  }
-}
-
-function drawDots(count: number): void {
-  for (let i = 0; i < count; i++) {
-    const x = Math.floor(Math.random() * (W - 1))
-    const y = Math.floor(Math.random() * (H - 1))
-    const layer = LAYER.dot + (i & 1)
-    for (const [dx, dy] of DOT_SHAPE) paint(x + dx, y + dy, layer, LEVELS)
   }
 }
 
@@ -186,7 +182,16 @@ const DOT_SHAPE = [
   [1, 1],
 ] as const
 
-/** Rasterises a glyph once per character, size and angle step with Skia, then serves it from memory. */
+function drawDots(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const x = Math.floor(Math.random() * (W - 1))
+    const y = Math.floor(Math.random() * (H - 1))
+    const layer = LAYER.dot + (i & 1)
+    for (const [dx, dy] of DOT_SHAPE) paint(x + dx, y + dy, layer, LEVELS)
+  }
+}
+
+/** Skia rasterises each character, size and angle once; later renders copy the cached coverage. */
 function glyphMask(char: string, size: number, angleStep: number): GlyphMask {
   const key = `${char}|${size}|${angleStep}`
   const cached = masks.get(key)
@@ -233,19 +238,17 @@ function glyphMask(char: string, size: number, angleStep: number): GlyphMask {
   return mask
 }
 
-type Rgb = readonly [number, number, number]
-
 /** Fills a layer's LEVELS palette entries with its colour blended over a base colour. */
 function setLayer(layer: number, colour: Rgb, base: Rgb): void {
   for (let level = 1; level <= LEVELS; level++) {
-    setColour(1 + layer * LEVELS + level - 1, colour, base, level)
+    setColour(paletteIndex(layer, level), colour, base, level)
   }
 }
 
-function setColour(index: number, colour: Rgb, background: Rgb, level: number): void {
+function setColour(index: number, colour: Rgb, base: Rgb, level: number): void {
   for (let channel = 0; channel < 3; channel++) {
     const over = colour[channel] ?? 0
-    const under = background[channel] ?? 0
+    const under = base[channel] ?? 0
     palette[index * 3 + channel] = Math.round(under + ((over - under) * level) / LEVELS)
   }
 }
@@ -258,9 +261,7 @@ function hslToRgb(hue: number, saturation: number, lightness: number): Rgb {
   const chroma = (1 - Math.abs(2 * lightness - 1)) * saturation
   const channel = (n: number): number => {
     const k = (n + hue / 30) % 12
-    return Math.round(
-      255 * (lightness - chroma / 2 * Math.max(-1, Math.min(k - 3, 9 - k, 1))),
-    )
+    return Math.round(255 * (lightness - (chroma / 2) * Math.max(-1, Math.min(k - 3, 9 - k, 1))))
   }
   return [channel(0), channel(8), channel(4)]
 }

@@ -25,6 +25,8 @@ export class RedisStore implements KeyValueStore {
       keyPrefix: options.keyPrefix ?? '',
       lazyConnect: false,
       enableOfflineQueue: false,
+      // Commands issued in the same tick go out in one write: fewer syscalls under load.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs ?? 2_000,
       connectTimeout: options.connectTimeoutMs ?? 2_000,
