@@ -17,6 +17,7 @@ export default defineConfig({
     Promise.resolve(
       new PrismaPg({
         connectionString: process.env.DATABASE_URL,
+        connectionTimeoutMillis: 5_000,
       }),
     ),
 })

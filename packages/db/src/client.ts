@@ -1,0 +1,55 @@
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaClient } from './generated/prisma/client.ts'
+
+export type { PrismaClient }
+
+export interface CreateDbOptions {
+  /** postgresql:// URL of the database (a real server, or the embedded one's URL). */
+  url: string
+  /** Pool size (pg's default is 10); 1 for the embedded database, which runs one query at once. */
+  max?: number
+  /** How long to wait for a new connection before failing the query (default 2000 ms). */
+  connectionTimeoutMillis?: number
+}
+
+/** One Prisma client over a pg pool, plus the health check and shutdown a server needs. */
+export interface Db {
+  prisma: PrismaClient
+  /** Resolves when the database answers `SELECT 1`, rejects otherwise. */
+  ping(): Promise<void>
+  /** Disconnects Prisma and ends the pool; call once on shutdown. */
+  close(): Promise<void>
+}
+
+const DEFAULT_CONNECTION_TIMEOUT_MS = 2000
+// Idle connections are dropped after this, so a long quiet spell does not pin server sessions.
+const IDLE_TIMEOUT_MS = 30_000
+
+/**
+ * Connects lazily: nothing is opened until the first query. The pg pool behind the adapter drops
+ * a connection that errors (idle or in use, e.g. after pg_terminate_backend) and opens a fresh one
+ * for the next query, so no reconnect logic is needed here.
+ */
+export function createDb(options: CreateDbOptions): Db {
+  const adapter = new PrismaPg({
+    connectionString: options.url,
+    max: options.max,
+    // Without a timeout pg waits on the OS (minutes for a black-holed host): fail fast instead.
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+  })
+  const prisma = new PrismaClient({ adapter })
+  let closing: Promise<void> | undefined
+
+  return {
+    prisma,
+    async ping() {
+      await prisma.$queryRaw`SELECT 1`
+    },
+    close() {
+      // $disconnect ends the adapter's pool; repeated calls share the first shutdown.
+      closing ??= prisma.$disconnect()
+      return closing
+    },
+  }
+}
