@@ -3,7 +3,12 @@
 import autocannon from 'autocannon'
 import type { Result } from 'autocannon'
 import { Redis } from 'ioredis'
-import { createTestDatabase, deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/test-infra'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/test-infra'
 import { startServer } from '@signup/web/test-server'
 import type { RunningServer } from '@signup/web/test-server'
 
@@ -26,7 +31,11 @@ async function seedCaptchas(prefix: string, count: number): Promise<void> {
 
 function run(options: autocannon.Options): Promise<Result> {
   return new Promise((resolve, reject) => {
-    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)))
+    autocannon(options, (error: unknown, result) =>
+      error
+        ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+        : resolve(result),
+    )
   })
 }
 
@@ -53,11 +62,14 @@ async function main(): Promise<void> {
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       },
       // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
-      { keepOutput: false, nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [] },
+      {
+        keepOutput: false,
+        nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+      },
     )
     await seedCaptchas(prefix, CAPTCHA_POOL)
     console.log(
-      `production server at ${server!.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
+      `production server at ${server.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
         `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
     )
 
@@ -74,7 +86,11 @@ async function main(): Promise<void> {
         const mobile = `15${String(i).padStart(9, '0')}`
         return {
           ...request,
-          body: JSON.stringify({ mobile, image_code: 'abcd', image_code_id: `bench-${i % CAPTCHA_POOL}` }),
+          body: JSON.stringify({
+            mobile,
+            image_code: 'abcd',
+            image_code_id: `bench-${i % CAPTCHA_POOL}`,
+          }),
         }
       },
       onResponse: (_status, body) => {
@@ -83,27 +99,41 @@ async function main(): Promise<void> {
       },
     })
 
-    await run({ url: server!.url, connections: CONNECTIONS, duration: WARMUP, requests: [smsRequest()] })
+    await run({
+      url: server.url,
+      connections: CONNECTIONS,
+      duration: WARMUP,
+      requests: [smsRequest()],
+    })
     ok = 0
     refused = 0
     const sms = await run({
-      url: server!.url,
+      url: server.url,
       connections: CONNECTIONS,
       duration: DURATION,
       requests: [smsRequest()],
     })
     report('POST /passport/sms_code', 'sends', sms, `   errno 0: ${ok}, other errno: ${refused}`)
-    if (next > CAPTCHA_POOL) console.log(`note: ${next - CAPTCHA_POOL} requests reused a spent captcha`)
+    if (next > CAPTCHA_POOL)
+      console.log(`note: ${next - CAPTCHA_POOL} requests reused a spent captcha`)
 
     if (process.env.BENCH_ONLY === 'sms') return
     let image = 0
     const imageRequest: autocannon.Request = {
       method: 'GET',
-      setupRequest: (request) => ({ ...request, path: `/passport/image_code?imageCodeId=bench-img-${image++}` }),
+      setupRequest: (request) => ({
+        ...request,
+        path: `/passport/image_code?imageCodeId=bench-img-${image++}`,
+      }),
     }
-    await run({ url: server!.url, connections: CONNECTIONS, duration: WARMUP, requests: [imageRequest] })
+    await run({
+      url: server.url,
+      connections: CONNECTIONS,
+      duration: WARMUP,
+      requests: [imageRequest],
+    })
     const images = await run({
-      url: server!.url,
+      url: server.url,
       connections: CONNECTIONS,
       duration: DURATION,
       requests: [imageRequest],

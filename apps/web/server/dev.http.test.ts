@@ -47,7 +47,11 @@ describe('pnpm dev on the embedded defaults', () => {
     const refused = await fetch(`${server.url}/api/trpc/auth.sendSmsCode`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mobile: '13800000000', imageCode: '!!!!', imageCodeId: result.data.imageCodeId }),
+      body: JSON.stringify({
+        mobile: '13800000000',
+        imageCode: '!!!!',
+        imageCodeId: result.data.imageCodeId,
+      }),
     })
     const body = (await refused.json()) as { error: { data: { errno: number } } }
     expect(body.error.data.errno).toBe(4004)

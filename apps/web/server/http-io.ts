@@ -7,13 +7,20 @@ export class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError'
 }
 
+/** Beyond this, a refused body is not drained but the connection closed after the answer. */
+export const MAX_DRAIN_BYTES = 8 * 1024 * 1024
+
 /**
- * Reads the request body up to `limit` bytes. A declared or actual larger body rejects at once,
- * without buffering the rest, and the connection is closed after the answer.
+ * Reads the request body up to `limit` bytes. A declared or actual larger body rejects at once
+ * without buffering the rest; the rest is read and discarded (so the client, still writing, gets
+ * the 413 instead of a broken pipe) unless it is declared larger than MAX_DRAIN_BYTES.
  */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) return Promise.reject(new BodyTooLargeError())
+  if (declared > limit) {
+    if (declared <= MAX_DRAIN_BYTES) req.resume()
+    return Promise.reject(new BodyTooLargeError())
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0

@@ -36,10 +36,12 @@ async function main(): Promise<void> {
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : env.PORT
   // The start line is always written, whatever LOG_LEVEL says: it names the stores in use.
-  logger.child({}, { level: 'info' }).info(
-    { port, mode: dev ? 'development' : 'production' },
-    `listening on http://localhost:${port} — ${services.description}`,
-  )
+  logger
+    .child({}, { level: 'info' })
+    .info(
+      { port, mode: dev ? 'development' : 'production' },
+      `listening on http://localhost:${port} — ${services.description}`,
+    )
   // Production logs are buffered; the start line must not wait for the buffer to fill.
   logger.flush()
 

@@ -14,6 +14,7 @@ import {
   isAllowedOrigin,
   isJsonContentType,
   MAX_BODY_BYTES,
+  MAX_DRAIN_BYTES,
   readBody,
   sendJson,
 } from './http-io.ts'
@@ -60,7 +61,11 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       const down = Object.entries(report.checks)
         .filter(([, state]) => state !== 'ok')
         .map(([name]) => name)
-      sendJson(res, report.ok ? 200 : 503, { status: report.ok ? 'ok' : 'down', ...report.checks, down })
+      sendJson(res, report.ok ? 200 : 503, {
+        status: report.ok ? 'ok' : 'down',
+        ...report.checks,
+        down,
+      })
       return
     }
 
@@ -86,7 +91,11 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         body = JSON.parse(await readBody(req))
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close')
+          const declared = req.headers['content-length']
+          // A chunked body of unknown size is not drained: the connection closes after the 413.
+          if (declared === undefined || Number(declared) > MAX_DRAIN_BYTES) {
+            res.setHeader('connection', 'close')
+          }
           return answer(res, legacyRejection(413))
         }
         return answer(res, legacyRejection(400))

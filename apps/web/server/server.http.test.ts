@@ -76,7 +76,9 @@ describe('GET /passport/image_code', () => {
     const id = randomUUID()
     const answers = new Set<string | null>()
     for (let i = 0; i < 5; i++) {
-      await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`).then((r) => r.arrayBuffer())
+      await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`).then((r) =>
+        r.arrayBuffer(),
+      )
       answers.add(await redis.get(`ImageCode_${id}`))
     }
     expect(answers.size).toBeGreaterThan(1)
@@ -107,7 +109,9 @@ describe('POST /passport/sms_code', () => {
     expect(await redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
     // The console provider in production logs the masked mobile and never the code.
     const code = await redis.get(`SMS_${mobile}`)
-    await expect.poll(() => server.output()).toContain(`${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
+    await expect
+      .poll(() => server.output())
+      .toContain(`${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
     expect(server.output()).not.toContain(code)
   })
 
@@ -155,7 +159,10 @@ describe('bad requests never get a 5xx, and the server keeps serving', () => {
     [
       'wrong types',
       () =>
-        post('/passport/sms_code', JSON.stringify({ mobile: 13800000000, image_code: ['x'], image_code_id: {} })),
+        post(
+          '/passport/sms_code',
+          JSON.stringify({ mobile: 13800000000, image_code: ['x'], image_code_id: {} }),
+        ),
       400,
     ],
     ['a 2 MB body', () => post('/passport/sms_code', twoMegabytes), 413],
@@ -193,7 +200,10 @@ describe('bad requests never get a 5xx, and the server keeps serving', () => {
     [
       'wrong types',
       () =>
-        post('/api/trpc/auth.sendSmsCode', JSON.stringify({ mobile: 1, imageCode: null, imageCodeId: 2 })),
+        post(
+          '/api/trpc/auth.sendSmsCode',
+          JSON.stringify({ mobile: 1, imageCode: null, imageCodeId: 2 }),
+        ),
       400,
     ],
     ['a 2 MB body', () => post('/api/trpc/auth.sendSmsCode', twoMegabytes), 413],
@@ -251,8 +261,14 @@ describe('tRPC over plain HTTP, no transformer', () => {
       JSON.stringify({ mobile: '12345', imageCode: 'AAAA', imageCodeId: await seedCaptcha() }),
     )
     expect(response.status).toBe(400)
-    const body = (await response.json()) as { error: { message: string; data: Record<string, unknown> } }
-    expect(body.error.data).toMatchObject({ code: 'BAD_REQUEST', errno: 4004, errmsg: '手机号不正确' })
+    const body = (await response.json()) as {
+      error: { message: string; data: Record<string, unknown> }
+    }
+    expect(body.error.data).toMatchObject({
+      code: 'BAD_REQUEST',
+      errno: 4004,
+      errmsg: '手机号不正确',
+    })
     expect(body.error.data).not.toHaveProperty('stack')
   })
 

@@ -9,8 +9,7 @@ const flag = z
   .default('')
   .transform((value) => ['1', 'true', 'on', 'yes'].includes(value))
 
-const seconds = (fallback: number) =>
-  z.coerce.number().int().min(1).max(86_400).default(fallback)
+const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback)
 
 const urlWith = (protocols: RegExp, what: string) =>
   z
@@ -62,7 +61,9 @@ const envSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       ),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     DATA_DIR: z.string().min(1).default('.data'),
   })
   .superRefine((env, ctx) => {

@@ -178,7 +178,11 @@ describe('sendSmsCode when a store is unreachable', () => {
       const call = createCaller(createContextInner({ services: broken, clientIp: null }))
       expect(
         await outcome(
-          call.auth.sendSmsCode({ mobile: freshMobile(), imageCode: 'K7PX', imageCodeId: 'x-00000001' }),
+          call.auth.sendSmsCode({
+            mobile: freshMobile(),
+            imageCode: 'K7PX',
+            imageCodeId: 'x-00000001',
+          }),
         ),
       ).toBe(RET.DBERR)
       expect(await outcome(call.auth.getImageCode())).toBe(RET.DBERR)

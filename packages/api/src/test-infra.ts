@@ -47,7 +47,10 @@ export function testKeyPrefix(label = 'it'): string {
 }
 
 /** Removes every key under a test's prefix (the keys carry TTLs anyway; this leaves none behind). */
-export async function deleteKeysWithPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+export async function deleteKeysWithPrefix(
+  prefix: string,
+  redisUrl = TEST_REDIS_URL,
+): Promise<void> {
   const { Redis } = await import('ioredis')
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {

@@ -62,8 +62,7 @@ export async function legacySendSmsCode(
 }
 
 export type LegacyImageResponse =
-  | { kind: 'image'; png: Buffer }
-  | { kind: 'json'; response: LegacyJsonResponse }
+  { kind: 'image'; png: Buffer } | { kind: 'json'; response: LegacyJsonResponse }
 
 /** GET /passport/image_code?imageCodeId=<id>: the client picks the id, as the original's did. */
 export async function legacyImageCode(

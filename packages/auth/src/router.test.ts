@@ -130,7 +130,9 @@ describe('auth.sendSmsCode through createCaller', () => {
   it('NODATA (4002) for an unknown or expired captcha, and for a captcha used twice', async () => {
     const { caller } = await setup()
     expect(
-      await refusal(caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: 'nope-0000' })),
+      await refusal(
+        caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: 'nope-0000' }),
+      ),
     ).toMatchObject({ code: 'BAD_REQUEST', errno: RET.NODATA, errmsg: '验证码已过期' })
     await caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID })
     expect(
@@ -247,7 +249,11 @@ describe('auth.sendSmsCode through createCaller', () => {
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )
-    expect(r).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', errno: RET.SERVERERR, errmsg: '内部错误' })
+    expect(r).toMatchObject({
+      code: 'INTERNAL_SERVER_ERROR',
+      errno: RET.SERVERERR,
+      errmsg: '内部错误',
+    })
   })
 })
 

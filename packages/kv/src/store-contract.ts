@@ -49,9 +49,7 @@ export function describeKeyValueStoreContract(
 
     it('getDel gives the value to exactly one of many concurrent callers', async () => {
       await store.set(key('race'), 'prize', 60)
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, () => store.getDel(key('race'))),
-      )
+      const answers = await Promise.all(Array.from({ length: 20 }, () => store.getDel(key('race'))))
       expect(answers.filter((answer) => answer === 'prize')).toHaveLength(1)
     })
 
