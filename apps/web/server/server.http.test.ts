@@ -295,3 +295,11 @@ describe('everything else goes to Next.js', () => {
     expect(await response.text()).toContain('手机号注册')
   })
 })
+
+describe('production start-up', () => {
+  it('exits at once, naming the variable, when SMS_PROVIDER is not set explicitly', async () => {
+    await expect(
+      startServer({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL }),
+    ).rejects.toThrow(/exited with 1[\s\S]*SMS_PROVIDER: is required in production/)
+  })
+})

@@ -89,10 +89,15 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment'
     const value = source[name]
-    const shown = value === undefined ? 'unset' : `got ${JSON.stringify(value)}`
+    const shown = value === undefined ? 'unset' : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`
   })
   return failWith(`Invalid configuration:\n${lines.join('\n')}`)
+}
+
+/** A URL's password never reaches a log, even in a start-up error. */
+function hidePassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@')
 }
 
 function failWith(message: string): never {
