@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/server/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/{server,src}/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.integration.test.ts', '**/*.http.test.ts'],
         },
       },
@@ -19,7 +19,7 @@ export default defineConfig({
           name: 'integration',
           include: [
             'packages/*/src/**/*.integration.test.ts',
-            'apps/*/server/**/*.integration.test.ts',
+            'apps/*/{server,src}/**/*.integration.test.ts',
           ],
           exclude: ['**/node_modules/**'],
           testTimeout: 30_000,
@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'http',
-          include: ['apps/*/server/**/*.http.test.ts'],
+          include: ['packages/*/src/**/*.http.test.ts', 'apps/*/{server,src}/**/*.http.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 180_000,
