@@ -46,5 +46,17 @@ if (existsSync(vitestJson)) {
   failed += 1
 }
 
+// Browser tests: Playwright in Debian's Chromium against the production build.
+const playwrightJson = path.join(resultsDir, 'playwright.json')
+const playwrightStatus = run('pnpm', ['--filter', '@signup/web', 'exec', 'playwright', 'test'])
+if (existsSync(playwrightJson)) {
+  const { stats } = JSON.parse(readFileSync(playwrightJson, 'utf8'))
+  passed += stats.expected + stats.flaky
+  failed += stats.unexpected
+  if (playwrightStatus !== 0 && stats.unexpected === 0) failed += 1
+} else {
+  failed += 1
+}
+
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -3,6 +3,8 @@ import type { NextConfig } from 'next'
 const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // The form shares its zod schema with the server: compile that workspace package's source.
+  transpilePackages: ['@signup/auth'],
   // `pnpm typecheck` checks app/ and server/ together; the build need not do it a second time.
   typescript: { ignoreBuildErrors: true },
 }

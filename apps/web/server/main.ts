@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       services,
       env,
       logger,
+      dev,
       fallback: (req, res) => nextHandler(req, res),
     }),
   )

@@ -18,11 +18,14 @@ import {
   readBody,
   sendJson,
 } from './http-io.ts'
+import { securityHeaders } from './security-headers.ts'
 
 export interface RequestListenerOptions {
   services: AppServices
   env: Pick<Env, 'TRUST_PROXY' | 'ALLOWED_ORIGINS'>
   logger: Logger
+  /** Development mode relaxes the page CSP for React's dev tooling. */
+  dev?: boolean
   /** Everything that is not the API: the Next.js app. */
   fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 }
@@ -33,6 +36,7 @@ export interface RequestListenerOptions {
  */
 export function createRequestListener(options: RequestListenerOptions): RequestListener {
   const { services, env, logger, fallback } = options
+  const pageHeaders = securityHeaders(options.dev ?? false)
 
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -118,6 +122,7 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
 
     if (pathname.startsWith('/passport/')) return answer(res, legacyRejection(404))
 
+    for (const [name, value] of Object.entries(pageHeaders)) res.setHeader(name, value)
     await fallback(req, res)
   }
 

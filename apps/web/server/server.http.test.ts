@@ -294,6 +294,16 @@ describe('everything else goes to Next.js', () => {
     expect(response.status).toBe(200)
     expect(await response.text()).toContain('手机号注册')
   })
+
+  it.each(['/', '/no-such-page'])('sends the security headers on %s', async (pagePath) => {
+    const response = await fetch(`${server.url}${pagePath}`)
+    const csp = response.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).not.toContain('unsafe-eval')
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(response.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin')
+  })
 })
 
 describe('production start-up', () => {

@@ -77,16 +77,19 @@ export class AuthError extends Error {
   readonly errmsg: string
   /** Seconds until a retry can succeed, for REQERR. */
   readonly retryAfter: number | undefined
+  /** The input field the refusal is about, so a form can show it beside that field. */
+  readonly field: string | undefined
 
   constructor(
     ret: RefusalName,
     errmsg: string = RET_MESSAGE[ret],
-    options: { retryAfter?: number; cause?: unknown } = {},
+    options: { retryAfter?: number; field?: string; cause?: unknown } = {},
   ) {
     super(errmsg, { cause: options.cause })
     this.ret = ret
     this.errno = RET[ret]
     this.errmsg = errmsg
     this.retryAfter = options.retryAfter
+    this.field = options.field
   }
 }

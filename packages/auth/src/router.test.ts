@@ -110,7 +110,12 @@ describe('auth.sendSmsCode through createCaller', () => {
     const r = await refusal(
       caller.sendSmsCode({ mobile, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )
-    expect(r).toMatchObject({ code: 'BAD_REQUEST', errno: RET.DATAERR, errmsg: '手机号不正确' })
+    expect(r).toMatchObject({
+      code: 'BAD_REQUEST',
+      errno: RET.DATAERR,
+      errmsg: '手机号不正确',
+      field: 'mobile',
+    })
     expect(await kv.get(captchaKey(CAPTCHA_ID))).toBe('AB3K')
   })
 
@@ -147,7 +152,12 @@ describe('auth.sendSmsCode through createCaller', () => {
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'XXXX', imageCodeId: CAPTCHA_ID }),
     )
-    expect(r).toMatchObject({ code: 'BAD_REQUEST', errno: RET.DATAERR, errmsg: '验证码输入错误' })
+    expect(r).toMatchObject({
+      code: 'BAD_REQUEST',
+      errno: RET.DATAERR,
+      errmsg: '验证码输入错误',
+      field: 'imageCode',
+    })
     expect(await kv.get(captchaKey(CAPTCHA_ID))).toBeNull()
     expect(sms.sent).toHaveLength(0)
   })
@@ -157,7 +167,12 @@ describe('auth.sendSmsCode through createCaller', () => {
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )
-    expect(r).toMatchObject({ code: 'CONFLICT', errno: RET.DATAEXIST, errmsg: '该手机已被注册' })
+    expect(r).toMatchObject({
+      code: 'CONFLICT',
+      errno: RET.DATAEXIST,
+      errmsg: '该手机已被注册',
+      field: 'mobile',
+    })
     expect(await kv.get(smsCodeKey(MOBILE))).toBeNull()
     expect(sms.sent).toHaveLength(0)
   })

@@ -45,15 +45,19 @@ export type SendSmsCodeParsed = z.output<typeof sendSmsCodeInput>
 export function refusalOfIssues(issues: readonly z.core.$ZodIssue[]): {
   ret: RefusalName
   errmsg: string
+  field?: string
 } {
   const rets = issues.map((issue) =>
     issue.code === 'custom' && isRetParams(issue.params) ? issue.params : undefined,
   )
   const first = rets[0]
-  if (first && rets.every((ret) => ret !== undefined)) {
-    return { ret: first.ret, errmsg: issues[0]?.message ?? RET_MESSAGE[first.ret] }
-  }
-  return { ret: 'PARAMERR', errmsg: RET_MESSAGE.PARAMERR }
+  const domainRefusal = first && rets.every((ret) => ret !== undefined)
+  const issue = domainRefusal ? issues[0] : issues.find((_, i) => rets[i] === undefined)
+  const field = typeof issue?.path[0] === 'string' ? issue.path[0] : undefined
+  const refusal = domainRefusal
+    ? { ret: first.ret, errmsg: issues[0]?.message ?? RET_MESSAGE[first.ret] }
+    : { ret: 'PARAMERR' as const, errmsg: RET_MESSAGE.PARAMERR }
+  return field === undefined ? refusal : { ...refusal, field }
 }
 
 function isRetParams(params: unknown): params is RetParams {

@@ -41,18 +41,23 @@ export async function sendSmsCode(
   const expected = await captchaStore.take(input.imageCodeId).catch((cause: unknown) => {
     throw new AuthError('DBERR', M.captchaStoreFailed, { cause })
   })
-  if (expected === null) throw new AuthError('NODATA', M.captchaExpired)
-  if (!captchaMatches(expected, input.imageCode)) throw new AuthError('DATAERR', M.captchaWrong)
+  if (expected === null) throw new AuthError('NODATA', M.captchaExpired, { field: 'imageCode' })
+  if (!captchaMatches(expected, input.imageCode))
+    throw new AuthError('DATAERR', M.captchaWrong, { field: 'imageCode' })
 
   const taken = await users.existsByMobile(mobile).catch((cause: unknown) => {
     throw new AuthError('DBERR', M.userLookupFailed, { cause })
   })
-  if (taken) throw new AuthError('DATAEXIST', M.mobileTaken)
+  if (taken) throw new AuthError('DATAEXIST', M.mobileTaken, { field: 'mobile' })
 
   const busy = await resendWindow.claim(mobile, config.smsResendSeconds).catch((cause: unknown) => {
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   })
-  if (busy) throw new AuthError('REQERR', M.tooFrequent, { retryAfter: busy.retryAfter })
+  if (busy)
+    throw new AuthError('REQERR', M.tooFrequent, {
+      retryAfter: busy.retryAfter,
+      field: 'mobile',
+    })
 
   const code = random.int(1_000_000).toString().padStart(6, '0')
   try {

@@ -17,19 +17,22 @@ export interface RefusalData {
   errno: Errno
   errmsg: string
   retryAfter?: number
+  /** The input field concerned (e.g. `mobile`, `imageCode`), when there is one. */
+  field?: string
 }
 
 /** The errno of any error a procedure or the tRPC handler raised. */
 export function refusalOf(error: TRPCError): RefusalData {
   const { cause } = error
   if (cause instanceof AuthError) {
-    return cause.retryAfter === undefined
-      ? { errno: cause.errno, errmsg: cause.errmsg }
-      : { errno: cause.errno, errmsg: cause.errmsg, retryAfter: cause.retryAfter }
+    const data: RefusalData = { errno: cause.errno, errmsg: cause.errmsg }
+    if (cause.retryAfter !== undefined) data.retryAfter = cause.retryAfter
+    if (cause.field !== undefined) data.field = cause.field
+    return data
   }
   if (cause instanceof ZodError) {
-    const { ret, errmsg } = refusalOfIssues(cause.issues)
-    return { errno: RET[ret], errmsg }
+    const { ret, errmsg, field } = refusalOfIssues(cause.issues)
+    return field === undefined ? { errno: RET[ret], errmsg } : { errno: RET[ret], errmsg, field }
   }
   const ret = retOfTrpcCode(error.code)
   return { errno: RET[ret], errmsg: RET_MESSAGE[ret] }

@@ -1,0 +1,72 @@
+/** The page's words in each language; zh-CN is the default, as the original's users expect. */
+export const MESSAGES = {
+  'zh-CN': {
+    title: '手机号注册',
+    subtitle: '输入手机号和图片验证码，获取短信验证码。',
+    switchLanguage: 'English',
+    mobileLabel: '手机号',
+    mobilePlaceholder: '11 位手机号',
+    imageCodeLabel: '图片验证码',
+    imageCodePlaceholder: '4 位字符',
+    captchaAlt: '图片验证码',
+    captchaRefresh: '看不清？点击图片换一张',
+    captchaLoading: '加载中…',
+    submit: '获取验证码',
+    sending: '发送中…',
+    resendIn: (seconds: number) => `${seconds} 秒后重发`,
+    sentTo: (masked: string) => `验证码已发送至 ${masked}`,
+    retry: '重试',
+    mobileInvalid: '手机号不正确',
+    imageCodeRequired: '请输入图片验证码',
+    captchaUnavailable: '图片验证码加载失败，请点击重试',
+    network: '网络异常，请检查网络后重试',
+  },
+  en: {
+    title: 'Sign up with your phone',
+    subtitle: 'Enter your mobile number and the code in the image to get an SMS code.',
+    switchLanguage: '中文',
+    mobileLabel: 'Mobile number',
+    mobilePlaceholder: '11-digit mobile number',
+    imageCodeLabel: 'Image code',
+    imageCodePlaceholder: '4 characters, any case',
+    captchaAlt: 'Image code',
+    captchaRefresh: 'Hard to read? Click the image for a new one',
+    captchaLoading: 'Loading…',
+    submit: 'Get SMS code',
+    sending: 'Sending…',
+    resendIn: (seconds: number) => `Resend in ${seconds} s`,
+    sentTo: (masked: string) => `Code sent to ${masked}`,
+    retry: 'Try again',
+    mobileInvalid: 'This is not a valid mobile number',
+    imageCodeRequired: 'Enter the code shown in the image',
+    captchaUnavailable: 'The image could not be loaded; click to try again',
+    network: 'Network problem; check your connection and try again',
+  },
+} as const
+
+export type Locale = keyof typeof MESSAGES
+export type Messages = (typeof MESSAGES)[Locale]
+
+/** English texts for the server's refusals (its errmsg is zh-CN), by errno and field. */
+export function englishRefusal(errno: number, field: string | undefined): string {
+  switch (errno) {
+    case 4001:
+      return 'Our storage is not answering; please try again in a moment'
+    case 4002:
+      return 'The image code has expired; a new one is shown'
+    case 4003:
+      return 'This mobile number is already registered'
+    case 4004:
+      return field === 'mobile'
+        ? 'This is not a valid mobile number'
+        : 'The image code is wrong; a new one is shown'
+    case 4103:
+      return 'Please fill in every field'
+    case 4201:
+      return 'Too many requests; please wait before trying again'
+    case 4301:
+      return 'The SMS could not be sent; please try again'
+    default:
+      return 'Something went wrong; please try again'
+  }
+}

@@ -1,0 +1,248 @@
+'use client'
+
+import { useMutation } from '@tanstack/react-query'
+import { isTRPCClientError } from '@trpc/client'
+import { useCallback, useEffect, useId, useRef, useState } from 'react'
+import type { FormEvent } from 'react'
+import { refusalOfIssues, sendSmsCodeInput } from '@signup/auth/schemas'
+import { englishRefusal, MESSAGES } from './messages.ts'
+import type { Locale, Messages } from './messages.ts'
+import { useTRPC } from './trpc.ts'
+
+type Field = 'mobile' | 'imageCode'
+type ClientProblem = 'mobileInvalid' | 'imageCodeRequired' | 'network' | 'captchaUnavailable'
+/** What to show: a check of ours, or a refusal of the server (kept raw, so a language switch re-words it). */
+type Problem =
+  | { kind: 'client'; key: ClientProblem }
+  | { kind: 'server'; errno: number; errmsg: string; field: string | undefined }
+
+const RESEND_ERRNO = 4201
+const GENERAL_ERRNOS = new Set([4001, 4301, 4500])
+
+function describe(problem: Problem | undefined, t: Messages, locale: Locale): string {
+  if (!problem) return ''
+  if (problem.kind === 'client') return t[problem.key]
+  return locale === 'zh-CN' ? problem.errmsg : englishRefusal(problem.errno, problem.field)
+}
+
+function maskMobile(mobile: string): string {
+  return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
+}
+
+/** Ticks once a second until `end`, so the countdown re-renders itself. */
+function useSecondsUntil(end: number | null): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    if (end === null) return
+    setNow(Date.now())
+    const timer = setInterval(() => setNow(Date.now()), 250)
+    return () => clearInterval(timer)
+  }, [end])
+  return end === null ? 0 : Math.max(0, Math.ceil((end - now) / 1000))
+}
+
+export function SignupForm() {
+  const trpc = useTRPC()
+  const [locale, setLocale] = useState<Locale>('zh-CN')
+  const t = MESSAGES[locale]
+  const [mobile, setMobile] = useState('')
+  const [imageCode, setImageCode] = useState('')
+  const [problems, setProblems] = useState<Partial<Record<Field | 'general', Problem>>>({})
+  const [sentTo, setSentTo] = useState<string | null>(null)
+  const [cooldownEnd, setCooldownEnd] = useState<number | null>(null)
+  const secondsLeft = useSecondsUntil(cooldownEnd)
+  const mobileRef = useRef<HTMLInputElement>(null)
+  const imageCodeRef = useRef<HTMLInputElement>(null)
+  const ids = { mobile: useId(), imageCode: useId(), general: useId(), status: useId() }
+
+  const captcha = useMutation(trpc.auth.getImageCode.mutationOptions())
+  const send = useMutation(trpc.auth.sendSmsCode.mutationOptions())
+  const { mutate: fetchCaptcha } = captcha
+  const refreshCaptcha = useCallback(() => fetchCaptcha(), [fetchCaptcha])
+
+  useEffect(() => refreshCaptcha(), [refreshCaptcha])
+  // A captcha is fetched anew when the old one expires on the server.
+  useEffect(() => {
+    if (!captcha.data) return
+    const timer = setTimeout(refreshCaptcha, captcha.data.expiresIn * 1000)
+    return () => clearTimeout(timer)
+  }, [captcha.data, refreshCaptcha])
+  useEffect(() => {
+    document.documentElement.lang = locale
+  }, [locale])
+
+  const busy = send.isPending || secondsLeft > 0
+
+  function onSubmit(event: FormEvent<HTMLFormElement>): void {
+    event.preventDefault()
+    if (busy) return
+    const input = { mobile, imageCode, imageCodeId: captcha.data?.imageCodeId ?? '' }
+    // The same schema the server parses with, so nothing the server would refuse is sent.
+    const parsed = sendSmsCodeInput.safeParse(input)
+    if (!parsed.success) {
+      const next: Partial<Record<Field | 'general', Problem>> = {}
+      for (const issue of parsed.error.issues) {
+        const field = issue.path[0]
+        if (field === 'mobile') next.mobile = { kind: 'client', key: 'mobileInvalid' }
+        if (field === 'imageCode') next.imageCode = { kind: 'client', key: 'imageCodeRequired' }
+        if (field === 'imageCodeId') next.general = { kind: 'client', key: 'captchaUnavailable' }
+      }
+      if (!next.mobile && !next.imageCode && !next.general) {
+        const { errmsg } = refusalOfIssues(parsed.error.issues)
+        next.general = { kind: 'server', errno: 4103, errmsg, field: undefined }
+      }
+      setProblems(next)
+      ;(next.mobile ? mobileRef : imageCodeRef).current?.focus()
+      return
+    }
+    setProblems({})
+    setSentTo(null)
+    send.mutate(parsed.data, {
+      onSuccess: (result) => {
+        setSentTo(maskMobile(parsed.data.mobile))
+        setCooldownEnd(Date.now() + result.resendIn * 1000)
+      },
+      onError: (error) => {
+        const data = isTRPCClientError(error) ? error.data : undefined
+        if (!data || typeof data.errno !== 'number') {
+          setProblems({ general: { kind: 'client', key: 'network' } })
+          return
+        }
+        const problem: Problem = {
+          kind: 'server',
+          errno: data.errno,
+          errmsg: data.errmsg,
+          field: data.field,
+        }
+        if (data.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
+          setCooldownEnd(Date.now() + data.retryAfter * 1000)
+        }
+        if (GENERAL_ERRNOS.has(data.errno)) setProblems({ general: problem })
+        else if (data.field === 'mobile') {
+          setProblems({ mobile: problem })
+          mobileRef.current?.focus()
+        } else {
+          setProblems({ imageCode: problem })
+          imageCodeRef.current?.focus()
+        }
+      },
+      // The captcha is spent by every send that reached the server: show a new one.
+      onSettled: () => {
+        setImageCode('')
+        refreshCaptcha()
+      },
+    })
+  }
+
+  const buttonLabel = send.isPending
+    ? t.sending
+    : secondsLeft > 0
+      ? t.resendIn(secondsLeft)
+      : t.submit
+  const captchaProblem: Problem | undefined = captcha.isError
+    ? { kind: 'client', key: 'captchaUnavailable' }
+    : undefined
+
+  return (
+    <main className="page">
+      <div className="card">
+        <div className="card-head">
+          <h1>{t.title}</h1>
+          <button
+            type="button"
+            className="link-button"
+            lang={locale === 'zh-CN' ? 'en' : 'zh-CN'}
+            onClick={() => setLocale(locale === 'zh-CN' ? 'en' : 'zh-CN')}
+          >
+            {t.switchLanguage}
+          </button>
+        </div>
+        <p className="subtitle">{t.subtitle}</p>
+
+        <form onSubmit={onSubmit} noValidate>
+          <div className="field">
+            <label htmlFor="mobile">{t.mobileLabel}</label>
+            <input
+              id="mobile"
+              ref={mobileRef}
+              name="mobile"
+              type="tel"
+              inputMode="numeric"
+              autoComplete="tel-national"
+              maxLength={14}
+              placeholder={t.mobilePlaceholder}
+              value={mobile}
+              onChange={(event) => setMobile(event.target.value)}
+              aria-invalid={problems.mobile ? true : undefined}
+              aria-describedby={ids.mobile}
+            />
+            <p id={ids.mobile} className="field-message" aria-live="polite">
+              {describe(problems.mobile, t, locale)}
+            </p>
+          </div>
+
+          <div className="field">
+            <label htmlFor="imageCode">{t.imageCodeLabel}</label>
+            <div className="captcha-row">
+              <input
+                id="imageCode"
+                ref={imageCodeRef}
+                name="imageCode"
+                type="text"
+                autoComplete="off"
+                autoCapitalize="characters"
+                spellCheck={false}
+                maxLength={16}
+                placeholder={t.imageCodePlaceholder}
+                value={imageCode}
+                onChange={(event) => setImageCode(event.target.value)}
+                aria-invalid={problems.imageCode ? true : undefined}
+                aria-describedby={ids.imageCode}
+              />
+              <button
+                type="button"
+                className="captcha"
+                onClick={refreshCaptcha}
+                title={t.captchaRefresh}
+                aria-label={t.captchaRefresh}
+              >
+                {captcha.data ? (
+                  // A data URL from the API: next/image would add nothing here.
+                  <img
+                    src={captcha.data.image}
+                    alt={t.captchaAlt}
+                    width={120}
+                    height={40}
+                    data-testid="captcha-image"
+                  />
+                ) : (
+                  <span className="captcha-placeholder">{t.captchaLoading}</span>
+                )}
+              </button>
+            </div>
+            <p id={ids.imageCode} className="field-message" aria-live="polite">
+              {describe(problems.imageCode ?? captchaProblem, t, locale)}
+            </p>
+          </div>
+
+          <button type="submit" className="primary" disabled={busy} aria-describedby={ids.status}>
+            {buttonLabel}
+          </button>
+          <div className="status" aria-live="polite">
+            <p id={ids.status} className="sent">
+              {sentTo ? t.sentTo(sentTo) : ''}
+            </p>
+            <p id={ids.general} className="general-message">
+              {describe(problems.general, t, locale)}
+              {problems.general ? (
+                <button type="submit" className="link-button retry" disabled={busy}>
+                  {t.retry}
+                </button>
+              ) : null}
+            </p>
+          </div>
+        </form>
+      </div>
+    </main>
+  )
+}

@@ -1,0 +1,62 @@
+import { test as base, expect } from '@playwright/test'
+import type { Page } from '@playwright/test'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+
+export interface SignupApp {
+  url: string
+  /** Redis under the run's key prefix, to read what the server stored (captcha answers, codes). */
+  redis: Redis
+  db: pg.Client
+  freshMobile(): string
+  /** Waits for the page's next captcha and returns its id and answer from Redis. */
+  nextCaptcha(page: Page, trigger?: () => Promise<unknown>): Promise<{ id: string; answer: string }>
+  registerUser(mobile: string): Promise<void>
+}
+
+let counter = 0
+
+export const test = base.extend<{ app: SignupApp }>({
+  app: async ({}, use, testInfo) => {
+    const url = process.env.E2E_BASE_URL
+    if (!url) throw new Error('E2E_BASE_URL is unset: global setup did not run')
+    const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      keyPrefix: process.env.E2E_REDIS_PREFIX,
+    })
+    const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL })
+    await db.connect()
+    const app: SignupApp = {
+      url,
+      redis,
+      db,
+      freshMobile: () =>
+        `135${String(testInfo.workerIndex).padStart(2, '0')}${String(Date.now() % 10_000).padStart(4, '0')}${String(++counter % 100).padStart(2, '0')}`,
+      async nextCaptcha(page, trigger) {
+        const [response] = await Promise.all([
+          page.waitForResponse(
+            (r) => r.url().includes('/api/trpc/auth.getImageCode') && r.status() === 200,
+          ),
+          trigger?.(),
+        ])
+        const body = (await response.json()) as { result: { data: { imageCodeId: string } } }
+        const id = body.result.data.imageCodeId
+        const answer = await redis.get(`ImageCode_${id}`)
+        if (!answer) throw new Error(`no answer stored for captcha ${id}`)
+        // The image the page shows must be this captcha before the test types its answer.
+        await expect(page.getByTestId('captcha-image')).toHaveAttribute('src', /^data:image\/png/)
+        return { id, answer }
+      },
+      async registerUser(mobile) {
+        await db.query(
+          'INSERT INTO users (mobile, nick_name, updated_at) VALUES ($1, $1, now()) ON CONFLICT DO NOTHING',
+          [mobile],
+        )
+      },
+    }
+    await use(app)
+    redis.disconnect()
+    await db.end()
+  },
+})
+
+export { expect }

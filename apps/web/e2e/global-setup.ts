@@ -1,0 +1,32 @@
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/test-infra'
+import { startServer } from '../server/test-server.ts'
+
+/** One production server for the whole run, on its own database and Redis key prefix. */
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  const prefix = testKeyPrefix('e2e')
+  const database = await createTestDatabase('e2e')
+  const server = await startServer({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_PROVIDER: 'console',
+    // Short, so the test sees the countdown end and the button come back.
+    SMS_RESEND_SECONDS: '3',
+  }).catch(async (error: unknown) => {
+    await database.drop()
+    throw error
+  })
+  process.env.E2E_BASE_URL = server.url
+  process.env.E2E_DATABASE_URL = database.url
+  process.env.E2E_REDIS_PREFIX = prefix
+  return async () => {
+    await server.stop()
+    await deleteKeysWithPrefix(prefix)
+    await database.drop()
+  }
+}

@@ -1,0 +1,36 @@
+import { defineConfig, devices } from '@playwright/test'
+
+/**
+ * Browser tests against the production build, in Debian's Chromium (never a downloaded browser),
+ * with real Redis and Postgres. e2e/global-setup.ts starts the server once for all tests.
+ */
+export default defineConfig({
+  testDir: './e2e',
+  outputDir: '../../.test-results/playwright',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  forbidOnly: Boolean(process.env.CI),
+  globalSetup: './e2e/global-setup.ts',
+  reporter: [['list'], ['json', { outputFile: '../../.test-results/playwright.json' }]],
+  use: {
+    ...devices['Desktop Chrome'],
+    headless: true,
+    locale: 'zh-CN',
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+})
