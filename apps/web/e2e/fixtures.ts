@@ -17,6 +17,8 @@ export interface SignupApp {
 let counter = 0
 
 export const test = base.extend<{ app: SignupApp }>({
+  // Playwright reads a fixture's dependencies from this destructuring; this one has none.
+  // eslint-disable-next-line no-empty-pattern
   app: async ({}, use, testInfo) => {
     const url = process.env.E2E_BASE_URL
     if (!url) throw new Error('E2E_BASE_URL is unset: global setup did not run')
