@@ -3,7 +3,12 @@ import { createContextInner, appRouter } from '@signup/api/root'
 import type { Env } from '@signup/api/env'
 import type { Logger } from '@signup/api/logger'
 import type { AppServices } from '@signup/api/services'
-import { legacyImageCode, legacyRejection, legacySendSmsCode } from '@signup/auth/legacy-routes'
+import {
+  legacyImageCode,
+  legacyRegister,
+  legacyRejection,
+  legacySendSmsCode,
+} from '@signup/auth/legacy-routes'
 import type { LegacyJsonResponse } from '@signup/auth/legacy-routes'
 import { RET, RET_MESSAGE } from '@signup/auth/ret'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
@@ -19,10 +24,11 @@ import {
   sendJson,
 } from './http-io.ts'
 import { securityHeaders } from './security-headers.ts'
+import { createSessionCookie } from './session-cookie.ts'
 
 export interface RequestListenerOptions {
   services: AppServices
-  env: Pick<Env, 'TRUST_PROXY' | 'ALLOWED_ORIGINS'>
+  env: Pick<Env, 'TRUST_PROXY' | 'ALLOWED_ORIGINS' | 'NODE_ENV'>
   logger: Logger
   /** Development mode relaxes the page CSP for React's dev tooling. */
   dev?: boolean
@@ -37,13 +43,19 @@ export interface RequestListenerOptions {
 export function createRequestListener(options: RequestListenerOptions): RequestListener {
   const { services, env, logger, fallback } = options
   const pageHeaders = securityHeaders(options.dev ?? false)
+  const sessionCookie = (req: IncomingMessage, res: ServerResponse) =>
+    createSessionCookie(req, res, { secure: env.NODE_ENV === 'production' })
 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }) =>
-      createContextInner({ services, clientIp: clientIpOf(req, env.TRUST_PROXY) }),
+    createContext: ({ req, res }) =>
+      createContextInner({
+        services,
+        clientIp: clientIpOf(req, env.TRUST_PROXY),
+        session: sessionCookie(req, res),
+      }),
     onError: ({ error, path }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
@@ -82,11 +94,13 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         sendJson(res, 415, trpcRefusal('UNSUPPORTED_MEDIA_TYPE', 415))
         return
       }
+      // Answers depend on the session cookie (auth.me): never cached, not even by the browser.
+      res.setHeader('cache-control', 'no-store')
       trpc(req, res)
       return
     }
 
-    if (pathname === '/passport/sms_code') {
+    if (pathname === '/passport/sms_code' || pathname === '/passport/register') {
       if (req.method !== 'POST') return answer(res, legacyRejection(405))
       if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return answer(res, legacyRejection(403))
       if (!isJsonContentType(req.headers['content-type'])) return answer(res, legacyRejection(400))
@@ -104,7 +118,11 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         }
         return answer(res, legacyRejection(400))
       }
-      return answer(res, await legacySendSmsCode(services.auth, body))
+      const response =
+        pathname === '/passport/register'
+          ? await legacyRegister(services.auth, body, sessionCookie(req, res))
+          : await legacySendSmsCode(services.auth, body)
+      return answer(res, response)
     }
 
     if (pathname === '/passport/image_code') {

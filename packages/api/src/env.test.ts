@@ -33,6 +33,7 @@ describe('loadEnv', () => {
       IMAGE_CODE_TTL_SECONDS: 300,
       SMS_CODE_TTL_SECONDS: 300,
       SMS_RESEND_SECONDS: 60,
+      SESSION_TTL_SECONDS: 604_800,
       TRUST_PROXY: false,
       ALLOWED_ORIGINS: [],
     })
@@ -67,10 +68,110 @@ describe('loadEnv', () => {
     ['SMS_PROVIDER', 'carrier-pigeon'],
     ['PORT', 'eighty'],
     ['SMS_RESEND_SECONDS', '0'],
+    ['SESSION_TTL_SECONDS', '30'],
+    ['SESSION_TTL_SECONDS', String(401 * 86_400)],
     ['TRUST_PROXY', 'maybe'],
   ])('refuses %s=%s, naming the variable and the value', (name, value) => {
     const message = messageOf({ ...PRODUCTION, [name]: value })
     expect(message).toContain(name)
+    expect(message).toContain(JSON.stringify(value))
+  })
+})
+
+describe('loadEnv: SMS provider credentials', () => {
+  const RONGLIAN = {
+    RONGLIAN_ACCOUNT_SID: '8a216da8662360a4016629c6ed8f1e65',
+    RONGLIAN_AUTH_TOKEN: '5bc1f4a0f4f54ab6a3b4f3e4c1d2e3f4',
+    RONGLIAN_APP_ID: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
+    RONGLIAN_TEMPLATE_ID: '1',
+  }
+  const ALIYUN = {
+    ALIYUN_ACCESS_KEY_ID: 'LTAI5tRqBv9xExampleKey01',
+    ALIYUN_ACCESS_KEY_SECRET: 'Zx8wQ3rT6yU9iO2pA5sD8fG1hJ4kL7',
+    ALIYUN_SMS_SIGN_NAME: '阿里云短信测试',
+    ALIYUN_SMS_TEMPLATE_CODE: 'SMS_154950909',
+  }
+
+  it('accepts a complete production configuration for a real provider', () => {
+    const env = loadEnv({ ...PRODUCTION, SMS_PROVIDER: 'ronglian', ...RONGLIAN })
+    expect(env.SMS_PROVIDER).toEqual(['ronglian'])
+    expect(env.SMS_TIMEOUT_MS).toBe(5_000)
+  })
+
+  it.each(Object.keys(RONGLIAN))(
+    'refuses a production start with SMS_PROVIDER=ronglian and no %s, naming it',
+    (name) => {
+      const source: Record<string, string> = {
+        ...PRODUCTION,
+        SMS_PROVIDER: 'ronglian',
+        ...RONGLIAN,
+      }
+      delete source[name]
+      expect(messageOf(source)).toContain(
+        `${name}: is required when SMS_PROVIDER includes ronglian (unset)`,
+      )
+    },
+  )
+
+  it('names every missing variable of every provider in a failover list at once', () => {
+    const message = messageOf({ ...PRODUCTION, SMS_PROVIDER: 'aliyun,tencent', ...ALIYUN })
+    for (const name of [
+      'TENCENT_SECRET_ID',
+      'TENCENT_SECRET_KEY',
+      'TENCENT_SMS_SDK_APP_ID',
+      'TENCENT_SMS_SIGN_NAME',
+      'TENCENT_SMS_TEMPLATE_ID',
+    ]) {
+      expect(message).toContain(`${name}: is required when SMS_PROVIDER includes tencent`)
+    }
+    expect(message).not.toContain('ALIYUN_')
+  })
+
+  it.each([
+    ['RONGLIAN_ACCOUNT_SID', 'ACxxxx'],
+    ['RONGLIAN_TEMPLATE_ID', 'SMS_1'],
+    ['RONGLIAN_BASE_URL', 'ftp://sms.internal'],
+  ])('refuses a malformed %s=%s, naming the variable and the value', (name, value) => {
+    const message = messageOf({
+      ...PRODUCTION,
+      SMS_PROVIDER: 'ronglian',
+      ...RONGLIAN,
+      [name]: value,
+    })
+    expect(message).toContain(`${name}: must be`)
+    expect(message).toContain(JSON.stringify(value))
+  })
+
+  it('names a malformed secret without repeating it', () => {
+    const secret = 'my-real-token-with-a-typo!'
+    const message = messageOf({
+      ...PRODUCTION,
+      SMS_PROVIDER: 'ronglian',
+      ...RONGLIAN,
+      RONGLIAN_AUTH_TOKEN: secret,
+    })
+    expect(message).toContain('RONGLIAN_AUTH_TOKEN: must be')
+    expect(message).toContain('value hidden')
+    expect(message).not.toContain(secret)
+  })
+
+  it('asks for a chosen provider’s credentials outside production too', () => {
+    expect(messageOf({ SMS_PROVIDER: 'twilio' })).toContain(
+      'TWILIO_ACCOUNT_SID: is required when SMS_PROVIDER includes twilio',
+    )
+  })
+
+  it('ignores the variables of providers that are not chosen', () => {
+    expect(() => loadEnv({ ...PRODUCTION, RONGLIAN_ACCOUNT_SID: 'whatever' })).not.toThrow()
+  })
+
+  it.each([
+    ['SMS_PROVIDER', 'aliyun,aliyun'],
+    ['SMS_TIMEOUT_MS', '50'],
+    ['SMS_TIMEOUT_MS', 'soon'],
+  ])('refuses %s=%s', (name, value) => {
+    const message = messageOf({ ...PRODUCTION, ...ALIYUN, SMS_PROVIDER: 'aliyun', [name]: value })
+    expect(message).toContain(`${name}:`)
     expect(message).toContain(JSON.stringify(value))
   })
 })

@@ -1,8 +1,15 @@
 import { z } from 'zod'
+import {
+  checkSmsProviderEnv,
+  SMS_PROVIDER_NAMES,
+  SMS_SECRET_VARIABLES,
+  smsEnvShape,
+} from '@signup/sms/provider-config'
+import type { SmsProviderName } from '@signup/sms/provider-config'
 
 /** SMS providers this build can send through; `console` only logs (CONTRACT section 7). */
-export const SMS_PROVIDERS = ['console'] as const
-export type SmsProviderName = (typeof SMS_PROVIDERS)[number]
+export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
+export type { SmsProviderName }
 
 const flag = z
   .enum(['1', 'true', 'on', 'yes', '0', 'false', 'off', 'no', ''])
@@ -37,6 +44,10 @@ const envSchema = z
       .transform((value, ctx) => {
         if (value === undefined || value.trim() === '') return undefined
         const names = value.split(',').map((name) => name.trim())
+        if (new Set(names).size !== names.length) {
+          ctx.addIssue({ code: 'custom', message: 'names a provider twice' })
+          return z.NEVER
+        }
         for (const name of names) {
           if (!(SMS_PROVIDERS as readonly string[]).includes(name)) {
             ctx.addIssue({
@@ -48,9 +59,18 @@ const envSchema = z
         }
         return names as SmsProviderName[]
       }),
+    // SMS_TIMEOUT_MS and every provider's variables, checked below for the providers chosen.
+    ...smsEnvShape,
     IMAGE_CODE_TTL_SECONDS: seconds(300),
     SMS_CODE_TTL_SECONDS: seconds(300),
     SMS_RESEND_SECONDS: seconds(60),
+    // Up to 400 days, the longest cookie lifetime browsers keep.
+    SESSION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(7 * 86_400),
     TRUST_PROXY: flag,
     ALLOWED_ORIGINS: z
       .string()
@@ -67,6 +87,10 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default('.data'),
   })
   .superRefine((env, ctx) => {
+    // A chosen provider cannot start without its credentials, in any mode.
+    for (const issue of checkSmsProviderEnv(env.SMS_PROVIDER ?? [], env)) {
+      ctx.addIssue({ code: 'custom', path: [issue.variable], message: issue.message })
+    }
     if (env.NODE_ENV !== 'production') return
     // Production never falls back to the embedded dev stores or the console provider by accident.
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'] as const) {
@@ -89,7 +113,12 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment'
     const value = source[name]
-    const shown = value === undefined ? 'unset' : `got ${JSON.stringify(hidePassword(value))}`
+    const shown =
+      value === undefined
+        ? 'unset'
+        : SMS_SECRET_VARIABLES.includes(name)
+          ? 'value hidden'
+          : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`
   })
   return failWith(`Invalid configuration:\n${lines.join('\n')}`)

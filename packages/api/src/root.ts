@@ -1,5 +1,6 @@
 import { authRouter } from '@signup/auth/router'
 import { createCallerFactory, createTRPCRouter } from '@signup/auth/trpc'
+import type { SessionCookie } from '@signup/auth/ports'
 import type { AuthContext } from '@signup/auth/trpc'
 import type { AppServices } from './services.ts'
 
@@ -14,8 +15,10 @@ export type AppRouter = typeof appRouter
 export function createContextInner(options: {
   services: Pick<AppServices, 'auth'>
   clientIp: string | null
+  /** The request's session cookie (the server's over HTTP headers; a plain object in tests). */
+  session: SessionCookie
 }): AuthContext {
-  return { auth: options.services.auth, clientIp: options.clientIp }
+  return { auth: options.services.auth, clientIp: options.clientIp, session: options.session }
 }
 
 export const createCaller = createCallerFactory(appRouter)

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/auth/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
+import { createTestCookie } from '@signup/auth/test-services'
 import { refusalOf } from '@signup/auth/trpc'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
@@ -26,7 +27,8 @@ let redis: RedisStore
 let mobileCounter = 0
 
 const freshMobile = (): string => `1390000${String(++mobileCounter).padStart(4, '0')}`
-const caller = () => createCaller(createContextInner({ services, clientIp: '127.0.0.1' }))
+const caller = () =>
+  createCaller(createContextInner({ services, clientIp: '127.0.0.1', session: createTestCookie() }))
 
 async function seedCaptcha(id: string, text = 'K7PX'): Promise<void> {
   await redis.set(captchaKey(id), text, 300)
@@ -175,7 +177,9 @@ describe('sendSmsCode when a store is unreachable', () => {
     })
     const broken = await createAppServices(env, logger, { sms })
     try {
-      const call = createCaller(createContextInner({ services: broken, clientIp: null }))
+      const call = createCaller(
+        createContextInner({ services: broken, clientIp: null, session: createTestCookie() }),
+      )
       expect(
         await outcome(
           call.auth.sendSmsCode({
@@ -203,7 +207,9 @@ describe('sendSmsCode when a store is unreachable', () => {
     const sentBefore = sms.sent.length
     try {
       await seedCaptcha('pg-down-0001')
-      const call = createCaller(createContextInner({ services: broken, clientIp: null }))
+      const call = createCaller(
+        createContextInner({ services: broken, clientIp: null, session: createTestCookie() }),
+      )
       const mobile = freshMobile()
       expect(
         await outcome(

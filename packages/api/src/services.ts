@@ -10,7 +10,7 @@ import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { RedisStore } from '@signup/kv/redis-store'
 import type { KeyValueStore } from '@signup/kv/store'
-import { createConsoleSender } from '@signup/sms/console-sender'
+import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
 import type { Env, SmsProviderName } from './env.ts'
 import type { Logger } from './logger.ts'
@@ -77,7 +77,9 @@ export async function createAppServices(
   closers.unshift(() => db.close())
 
   const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
-  const sms = overrides.sms ?? createSmsSender(providers, env, logger)
+  const sms =
+    overrides.sms ??
+    createConfiguredSender(providers, env, { logger, production: env.NODE_ENV === 'production' })
 
   const auth = createAuthServices({
     kv,
@@ -88,6 +90,7 @@ export async function createAppServices(
       imageCodeTtlSeconds: env.IMAGE_CODE_TTL_SECONDS,
       smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
       smsResendSeconds: env.SMS_RESEND_SECONDS,
+      sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     },
   })
 
@@ -113,14 +116,6 @@ export async function createAppServices(
       for (const close of closers) await close().catch(() => undefined)
     },
   }
-}
-
-function createSmsSender(providers: SmsProviderName[], env: Env, logger: Logger): SmsSender {
-  const name = providers[0] ?? 'console'
-  if (name === 'console') {
-    return createConsoleSender({ logger, production: env.NODE_ENV === 'production' })
-  }
-  throw new Error(`SMS provider ${String(name)} is not available in this build`)
 }
 
 /** Logs name the host, never the password. */

@@ -1,8 +1,9 @@
 import { issueImageCode } from './get-image-code.ts'
 import { AuthError, RET, RET_MESSAGE } from './ret.ts'
 import type { Errno } from './ret.ts'
-import type { AuthServices } from './ports.ts'
-import { imageCodeIdSchema, refusalOfIssues, sendSmsCodeInput } from './schemas.ts'
+import type { AuthServices, SessionCookie } from './ports.ts'
+import { register } from './register.ts'
+import { imageCodeIdSchema, refusalOfIssues, registerInput, sendSmsCodeInput } from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
 
 /** The original's answer shape: `{errno, errmsg}`. */
@@ -22,6 +23,32 @@ export function legacyRejection(status: 400 | 403 | 413 | 404 | 405): LegacyJson
   return { status, body: { errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR }, headers: {} }
 }
 
+/**
+ * The body's named fields when it is a JSON object and each of them is a string, null or absent
+ * (null counts as absent); null when the request itself is malformed, which is a 400.
+ */
+function legacyFields<const Name extends string>(
+  body: unknown,
+  names: readonly Name[],
+): Record<Name, string | undefined> | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null
+  const fields = {} as Record<Name, string | undefined>
+  for (const name of names) {
+    const value = (body as Record<string, unknown>)[name]
+    if (value !== undefined && value !== null && typeof value !== 'string') return null
+    fields[name] = value ?? undefined
+  }
+  return fields
+}
+
+/** A domain refusal as the original answered it: HTTP 200 with its errno. */
+function legacyRefusal(error: unknown): LegacyJsonResponse {
+  if (!(error instanceof AuthError)) throw error
+  const headers: Record<string, string> =
+    error.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }
+  return { status: 200, body: { errno: error.errno, errmsg: error.errmsg }, headers }
+}
+
 const LEGACY_FIELDS = ['mobile', 'image_code', 'image_code_id'] as const
 
 /**
@@ -33,18 +60,12 @@ export async function legacySendSmsCode(
   services: AuthServices,
   body: unknown,
 ): Promise<LegacyJsonResponse> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return legacyRejection(400)
-  const fields = body as Record<string, unknown>
-  for (const name of LEGACY_FIELDS) {
-    const value = fields[name]
-    if (value !== undefined && value !== null && typeof value !== 'string') {
-      return legacyRejection(400)
-    }
-  }
+  const fields = legacyFields(body, LEGACY_FIELDS)
+  if (!fields) return legacyRejection(400)
   const parsed = sendSmsCodeInput.safeParse({
-    mobile: fields.mobile ?? undefined,
-    imageCode: fields.image_code ?? undefined,
-    imageCodeId: fields.image_code_id ?? undefined,
+    mobile: fields.mobile,
+    imageCode: fields.image_code,
+    imageCodeId: fields.image_code_id,
   })
   if (!parsed.success) {
     const { ret, errmsg } = refusalOfIssues(parsed.error.issues)
@@ -54,10 +75,37 @@ export async function legacySendSmsCode(
     const result = await sendSmsCode(services, parsed.data)
     return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
   } catch (error) {
-    if (!(error instanceof AuthError)) throw error
-    const headers: Record<string, string> =
-      error.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }
-    return { status: 200, body: { errno: error.errno, errmsg: error.errmsg }, headers }
+    return legacyRefusal(error)
+  }
+}
+
+const LEGACY_REGISTER_FIELDS = ['mobile', 'smscode', 'password'] as const
+
+/**
+ * POST /passport/register over the same core as auth.register, with the same rules as
+ * /passport/sms_code; on success the session cookie is set through `cookie`.
+ */
+export async function legacyRegister(
+  services: AuthServices,
+  body: unknown,
+  cookie: SessionCookie,
+): Promise<LegacyJsonResponse> {
+  const fields = legacyFields(body, LEGACY_REGISTER_FIELDS)
+  if (!fields) return legacyRejection(400)
+  const parsed = registerInput.safeParse({
+    mobile: fields.mobile,
+    smsCode: fields.smscode,
+    password: fields.password,
+  })
+  if (!parsed.success) {
+    const { ret, errmsg } = refusalOfIssues(parsed.error.issues)
+    return { status: 200, body: { errno: RET[ret], errmsg }, headers: {} }
+  }
+  try {
+    const result = await register(services, parsed.data, cookie)
+    return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
+  } catch (error) {
+    return legacyRefusal(error)
   }
 }
 

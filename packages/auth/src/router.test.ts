@@ -7,7 +7,7 @@ import { RET } from './ret.ts'
 import type { RandomSource } from './ports.ts'
 import { authRouter } from './router.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import { createMemoryUsers, createTestServices } from './test-services.ts'
+import { createMemoryUsers, createTestCookie, createTestServices } from './test-services.ts'
 import { createCallerFactory, refusalOf } from './trpc.ts'
 
 const createCaller = createCallerFactory(authRouter)
@@ -18,7 +18,11 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
   const env = createTestServices(options)
   // A store scripted to fail writes is seeded by its test through the store it wraps.
   await env.kv.set(captchaKey(CAPTCHA_ID), 'AB3K', 300).catch(() => undefined)
-  const caller = createCaller({ auth: env.services, clientIp: '127.0.0.1' })
+  const caller = createCaller({
+    auth: env.services,
+    clientIp: '127.0.0.1',
+    session: createTestCookie(),
+  })
   return { ...env, caller }
 }
 
@@ -221,7 +225,10 @@ describe('auth.sendSmsCode through createCaller', () => {
   })
 
   it('DBERR (4001) when the user lookup fails', async () => {
-    const users = { existsByMobile: () => Promise.reject(new Error('connection refused')) }
+    const users = {
+      ...createMemoryUsers(),
+      existsByMobile: () => Promise.reject(new Error('connection refused')),
+    }
     const { caller, sms } = await setup({ users })
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
@@ -256,6 +263,7 @@ describe('auth.sendSmsCode through createCaller', () => {
   it('SERVERERR (4500) for a failure that is not a refusal of the domain', async () => {
     const { caller } = await setup({
       users: {
+        ...createMemoryUsers(),
         existsByMobile: () => {
           throw new TypeError('secret internals')
         },

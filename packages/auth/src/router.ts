@@ -1,6 +1,8 @@
 import { issueImageCode } from './get-image-code.ts'
-import { sendSmsCodeInput } from './schemas.ts'
+import { register } from './register.ts'
+import { registerInput, sendSmsCodeInput } from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
+import { currentUser, logout } from './session.ts'
 import { asProcedure, createTRPCRouter, publicProcedure } from './trpc.ts'
 
 export const authRouter = createTRPCRouter({
@@ -15,6 +17,16 @@ export const authRouter = createTRPCRouter({
   sendSmsCode: publicProcedure
     .input(sendSmsCodeInput)
     .mutation(({ ctx, input }) => asProcedure(() => sendSmsCode(ctx.auth, input))),
+
+  /** Verifies the SMS code, creates the account and signs it in (the session cookie). */
+  register: publicProcedure
+    .input(registerInput)
+    .mutation(({ ctx, input }) => asProcedure(() => register(ctx.auth, input, ctx.session))),
+
+  /** The signed-in user `{id, mobile, nickName}`, or null. */
+  me: publicProcedure.query(({ ctx }) => asProcedure(() => currentUser(ctx.auth, ctx.session))),
+
+  logout: publicProcedure.mutation(({ ctx }) => asProcedure(() => logout(ctx.auth, ctx.session))),
 })
 
 export type AuthRouter = typeof authRouter

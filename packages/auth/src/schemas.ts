@@ -8,7 +8,7 @@ export const MOBILE_PATTERN = /^1[3-9]\d{9}$/
 
 export const MOBILE_FORMAT_MESSAGE = '手机号不正确'
 
-/** Refinements that fail with a domain errno other than PARAMERR carry it in their params. */
+/** Refinements whose refusal is not the plain PARAMERR 参数不全 carry their errno in params. */
 interface RetParams {
   ret: RefusalName
 }
@@ -38,9 +38,36 @@ export const sendSmsCodeInput = z.object({
 export type SendSmsCodeInput = z.input<typeof sendSmsCodeInput>
 export type SendSmsCodeParsed = z.output<typeof sendSmsCodeInput>
 
+export const SMS_CODE_WRONG_MESSAGE = '短信验证码错误'
+export const PASSWORD_LENGTH_MESSAGE = '密码长度应为 8 到 128 个字符'
+export const PASSWORD_MIN_LENGTH = 8
+export const PASSWORD_MAX_LENGTH = 128
+
+/** Input of auth.register, shared by the signup form and the procedure. */
+export const registerInput = z.object({
+  mobile: mobileSchema,
+  // Six ASCII digits, as sent; anything else can never match, so it is DATAERR without a lookup.
+  smsCode: required.refine((value) => /^\d{6}$/.test(value), {
+    error: SMS_CODE_WRONG_MESSAGE,
+    params: { ret: 'DATAERR' } satisfies RetParams,
+  }),
+  // Counted in code points, not UTF-16 units, so an emoji is one character as the user sees it.
+  password: required.refine(
+    (value) => {
+      const length = [...value].length
+      return length >= PASSWORD_MIN_LENGTH && length <= PASSWORD_MAX_LENGTH
+    },
+    { error: PASSWORD_LENGTH_MESSAGE, params: { ret: 'PARAMERR' } satisfies RetParams },
+  ),
+})
+
+export type RegisterInput = z.input<typeof registerInput>
+export type RegisterParsed = z.output<typeof registerInput>
+
 /**
  * Which refusal a failed parse means: a present but malformed mobile is DATAERR (step 2), anything
- * missing or of the wrong type is PARAMERR (step 1), which wins when both occur.
+ * missing or of the wrong type is PARAMERR (step 1), which wins when both occur; so does a
+ * PARAMERR with its own message (a password of the wrong length) over a DATAERR.
  */
 export function refusalOfIssues(issues: readonly z.core.$ZodIssue[]): {
   ret: RefusalName
@@ -50,12 +77,16 @@ export function refusalOfIssues(issues: readonly z.core.$ZodIssue[]): {
   const rets = issues.map((issue) =>
     issue.code === 'custom' && isRetParams(issue.params) ? issue.params : undefined,
   )
-  const first = rets[0]
-  const domainRefusal = first && rets.every((ret) => ret !== undefined)
-  const issue = domainRefusal ? issues[0] : issues.find((_, i) => rets[i] === undefined)
+  const at = Math.max(
+    0,
+    rets.findIndex((ret) => ret?.ret === 'PARAMERR'),
+  )
+  const chosen = rets[at]
+  const domainRefusal = chosen && rets.every((ret) => ret !== undefined)
+  const issue = domainRefusal ? issues[at] : issues.find((_, i) => rets[i] === undefined)
   const field = typeof issue?.path[0] === 'string' ? issue.path[0] : undefined
   const refusal = domainRefusal
-    ? { ret: first.ret, errmsg: issues[0]?.message ?? RET_MESSAGE[first.ret] }
+    ? { ret: chosen.ret, errmsg: issues[at]?.message ?? RET_MESSAGE[chosen.ret] }
     : { ret: 'PARAMERR' as const, errmsg: RET_MESSAGE.PARAMERR }
   return field === undefined ? refusal : { ...refusal, field }
 }

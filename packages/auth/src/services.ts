@@ -1,7 +1,16 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
-import type { AuthConfig, AuthLogger, AuthServices, RandomSource, UserDirectory } from './ports.ts'
+import { createScryptHasher } from './password-hash.ts'
+import type {
+  AuthConfig,
+  AuthLogger,
+  AuthServices,
+  PasswordHasher,
+  RandomSource,
+  UserDirectory,
+} from './ports.ts'
+import { createSessionStore } from './session-store.ts'
 import { createCaptchaStore, createResendWindow, createSmsCodeStore } from './stores.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
@@ -18,11 +27,15 @@ export function createAuthServices(options: {
   logger: AuthLogger
   config: AuthConfig
   random?: RandomSource
+  /** Production's scrypt cost unless given; tests pass a cheap one. */
+  passwordHasher?: PasswordHasher
 }): AuthServices {
   return {
     captchaStore: createCaptchaStore(options.kv),
     smsCodeStore: createSmsCodeStore(options.kv),
     resendWindow: createResendWindow(options.kv),
+    sessions: createSessionStore(options.kv),
+    passwordHasher: options.passwordHasher ?? createScryptHasher(),
     users: options.users,
     sms: options.sms,
     logger: options.logger,

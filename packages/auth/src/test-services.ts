@@ -2,21 +2,73 @@ import { MemoryStore } from '@signup/kv/memory-store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import type { RecordingSender } from '@signup/sms/recording-sender'
-import type { AuthConfig, AuthLogger, AuthServices, RandomSource, UserDirectory } from './ports.ts'
+import { createScryptHasher } from './password-hash.ts'
+import type {
+  AuthConfig,
+  AuthLogger,
+  AuthServices,
+  PasswordHasher,
+  RandomSource,
+  UserDirectory,
+  UserSummary,
+} from './ports.ts'
 import { createAuthServices } from './services.ts'
 import { cryptoRandom } from './services.ts'
 
 /** A user directory held in memory: the stand-in for Postgres in the pure core tests. */
 export function createMemoryUsers(mobiles: Iterable<string> = []): UserDirectory & {
   add(mobile: string): void
+  /** The stored hash, for tests that check what was stored. */
+  passwordHashOf(mobile: string): string | undefined
 } {
-  const known = new Set(mobiles)
+  const users = new Map<string, UserSummary & { passwordHash: string | undefined }>()
+  const add = (mobile: string, nickName: string, passwordHash: string | undefined) => {
+    const user = { id: users.size + 1, mobile, nickName, passwordHash }
+    users.set(mobile, user)
+    return { id: user.id, mobile, nickName }
+  }
+  for (const mobile of mobiles) add(mobile, mobile, undefined)
   return {
-    existsByMobile: (mobile) => Promise.resolve(known.has(mobile)),
+    existsByMobile: (mobile) => Promise.resolve(users.has(mobile)),
+    create: ({ mobile, nickName, passwordHash }) =>
+      Promise.resolve(
+        users.has(mobile)
+          ? { kind: 'taken' }
+          : { kind: 'created', user: add(mobile, nickName, passwordHash) },
+      ),
+    findById: (id) => {
+      const user = [...users.values()].find((candidate) => candidate.id === id)
+      return Promise.resolve(
+        user ? { id: user.id, mobile: user.mobile, nickName: user.nickName } : null,
+      )
+    },
     add: (mobile) => {
-      known.add(mobile)
+      if (!users.has(mobile)) add(mobile, mobile, undefined)
+    },
+    passwordHashOf: (mobile) => users.get(mobile)?.passwordHash,
+  }
+}
+
+/** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's. */
+export const testPasswordHasher: PasswordHasher = createScryptHasher({ ln: 10, r: 8, p: 1 })
+
+/** A session cookie as a plain object: what the procedure set or cleared is read back from it. */
+export function createTestCookie(id: string | null = null) {
+  const cookie = {
+    id,
+    /** The last value set (null once cleared) and its Max-Age. */
+    value: id,
+    maxAge: undefined as number | undefined,
+    set(newId: string, maxAgeSeconds: number) {
+      cookie.value = newId
+      cookie.maxAge = maxAgeSeconds
+    },
+    clear() {
+      cookie.value = null
+      cookie.maxAge = 0
     },
   }
+  return cookie
 }
 
 export interface LoggedLine {
@@ -39,6 +91,7 @@ export const TEST_CONFIG: AuthConfig = {
   imageCodeTtlSeconds: 300,
   smsCodeTtlSeconds: 300,
   smsResendSeconds: 60,
+  sessionTtlSeconds: 7 * 86_400,
 }
 
 /** Services over the given store (in-process by default) with a recording sender and logger. */
@@ -49,6 +102,7 @@ export function createTestServices(
     sms?: RecordingSender
     random?: RandomSource
     config?: Partial<AuthConfig>
+    passwordHasher?: PasswordHasher
   } = {},
 ) {
   const kv = overrides.kv ?? new MemoryStore()
@@ -62,6 +116,7 @@ export function createTestServices(
     logger,
     config: { ...TEST_CONFIG, ...overrides.config },
     random: overrides.random ?? cryptoRandom,
+    passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
   })
   return { services, kv, sms, logger, users }
 }

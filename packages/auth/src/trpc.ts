@@ -2,7 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import { ZodError } from 'zod'
 import { AuthError, RET, RET_MESSAGE, RET_TRPC_CODE } from './ret.ts'
 import type { Errno, RefusalName } from './ret.ts'
-import type { AuthServices } from './ports.ts'
+import type { AuthServices, SessionCookie } from './ports.ts'
 import { refusalOfIssues } from './schemas.ts'
 
 /** What a procedure needs; the transport-aware context (request, IP) is built in packages/api. */
@@ -10,6 +10,8 @@ export interface AuthContext {
   auth: AuthServices
   /** The client's address as the server established it, for limits and logs. */
   clientIp: string | null
+  /** The request's session cookie; setting or clearing it changes the response. */
+  session: SessionCookie
 }
 
 /** What every refusal carries in `error.data`, on top of tRPC's own fields. */

@@ -97,6 +97,41 @@ describe('createUserDirectory against real Postgres', () => {
     ).rejects.toMatchObject({ code: 'P2002' })
   })
 
+  it('create inserts the user and answers its summary, without the hash', async () => {
+    const users = createUserDirectory(db.prisma)
+    const result = await users.create({
+      mobile: '13700137000',
+      nickName: '13700137000',
+      passwordHash: '$scrypt$ln=4,r=8,p=1$c2FsdA$aGFzaA',
+    })
+    expect(result).toEqual({
+      kind: 'created',
+      user: { id: expect.any(Number) as unknown, mobile: '13700137000', nickName: '13700137000' },
+    })
+    const row = await db.prisma.user.findUnique({ where: { mobile: '13700137000' } })
+    expect(row?.passwordHash).toBe('$scrypt$ln=4,r=8,p=1$c2FsdA$aGFzaA')
+    expect(row?.lastLoginAt).toBeNull()
+    if (result.kind !== 'created') throw new Error('expected a created user')
+    expect(await users.findById(result.user.id)).toEqual(result.user)
+    expect(await users.findById(result.user.id + 10_000)).toBeNull()
+  })
+
+  it('create answers taken for a registered mobile, also when two inserts race', async () => {
+    const users = createUserDirectory(db.prisma)
+    const user = { mobile: '13700137001', nickName: 'n', passwordHash: 'h' }
+    const results = await Promise.all([users.create(user), users.create(user), users.create(user)])
+    expect(results.filter((result) => result.kind === 'created')).toHaveLength(1)
+    expect(results.filter((result) => result.kind === 'taken')).toHaveLength(2)
+    expect(await users.create(user)).toEqual({ kind: 'taken' })
+  })
+
+  it('create lets other database errors through', async () => {
+    const users = createUserDirectory(db.prisma)
+    await expect(
+      users.create({ mobile: '12345678901', nickName: 'n', passwordHash: 'h' }),
+    ).rejects.toThrow(/users_mobile_format/)
+  })
+
   it('opens a new connection by itself after pg_terminate_backend of an idle one', async () => {
     const killed = createDb({ url: urlFor(DB_NAME), max: 1 })
     try {
@@ -190,5 +225,19 @@ describe('createInMemoryUserDirectory', () => {
     expect(await users.existsByMobile('13800138001')).toBe(false)
     users.add('13800138001')
     expect(await users.existsByMobile('13800138001')).toBe(true)
+  })
+
+  it('creates users once per mobile and finds them by id', async () => {
+    const users = createInMemoryUserDirectory(['13800138000'])
+    const created = await users.create({ mobile: '13800138002', nickName: 'n', passwordHash: 'h' })
+    expect(created).toEqual({
+      kind: 'created',
+      user: { id: 2, mobile: '13800138002', nickName: 'n' },
+    })
+    expect(await users.create({ mobile: '13800138000', nickName: 'n', passwordHash: 'h' })).toEqual(
+      { kind: 'taken' },
+    )
+    expect(await users.findById(2)).toEqual({ id: 2, mobile: '13800138002', nickName: 'n' })
+    expect(await users.findById(3)).toBeNull()
   })
 })

@@ -1,10 +1,34 @@
+import { Prisma } from './generated/prisma/client.ts'
 import type { PrismaClient } from './client.ts'
 
-/** The one question sign-up asks of the users table. */
+/** What sign-up may show of a user: never the password hash. */
+export interface UserSummary {
+  id: number
+  mobile: string
+  nickName: string
+}
+
+export interface NewUser {
+  /** Normalised mobile (11 digits). */
+  mobile: string
+  nickName: string
+  /** The self-describing hash string; the password itself never reaches this layer. */
+  passwordHash: string
+}
+
+/** A mobile already registered is an expected outcome, not an error. */
+export type CreateUserResult = { kind: 'created'; user: UserSummary } | { kind: 'taken' }
+
+/** What sign-up asks of the users table. */
 export interface UserDirectory {
   /** Whether a user with this normalised mobile (11 digits) is registered. */
   existsByMobile(mobile: string): Promise<boolean>
+  /** Inserts the user; the unique index on mobile decides a race between two inserts. */
+  create(user: NewUser): Promise<CreateUserResult>
+  findById(id: number): Promise<UserSummary | null>
 }
+
+const SUMMARY = { id: true, mobile: true, nickName: true } as const
 
 /** A UserDirectory over the users table; errors (database down, ...) propagate to the caller. */
 export function createUserDirectory(prisma: PrismaClient): UserDirectory {
@@ -14,7 +38,27 @@ export function createUserDirectory(prisma: PrismaClient): UserDirectory {
       const user = await prisma.user.findUnique({ where: { mobile }, select: { id: true } })
       return user !== null
     },
+    async create({ mobile, nickName, passwordHash }) {
+      try {
+        const user = await prisma.user.create({
+          data: { mobile, nickName, passwordHash },
+          select: SUMMARY,
+        })
+        return { kind: 'created', user }
+      } catch (error) {
+        if (isUniqueViolation(error)) return { kind: 'taken' }
+        throw error
+      }
+    },
+    findById(id) {
+      return prisma.user.findUnique({ where: { id }, select: SUMMARY })
+    },
   }
+}
+
+/** P2002 on users: the only unique columns are id (generated) and mobile. */
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002'
 }
 
 /** A UserDirectory whose registered mobiles can be added at run time. */
@@ -23,17 +67,31 @@ export interface InMemoryUserDirectory extends UserDirectory {
 }
 
 /**
- * Test and development stand-in that keeps mobiles in a Set: no database, no validation, and the
+ * Test and development stand-in that keeps users in a Map: no database, no validation, and the
  * contents vanish with the process. Production code should use createUserDirectory.
  */
 export function createInMemoryUserDirectory(mobiles: Iterable<string> = []): InMemoryUserDirectory {
-  const registered = new Set(mobiles)
+  const byMobile = new Map<string, UserSummary>()
+  const add = (mobile: string, nickName = mobile): UserSummary => {
+    const user = { id: byMobile.size + 1, mobile, nickName }
+    byMobile.set(mobile, user)
+    return user
+  }
+  for (const mobile of mobiles) add(mobile)
   return {
     existsByMobile(mobile) {
-      return Promise.resolve(registered.has(mobile))
+      return Promise.resolve(byMobile.has(mobile))
+    },
+    create({ mobile, nickName }) {
+      if (byMobile.has(mobile)) return Promise.resolve({ kind: 'taken' })
+      return Promise.resolve({ kind: 'created', user: { ...add(mobile, nickName) } })
+    },
+    findById(id) {
+      const user = [...byMobile.values()].find((candidate) => candidate.id === id)
+      return Promise.resolve(user ? { ...user } : null)
     },
     add(mobile) {
-      registered.add(mobile)
+      if (!byMobile.has(mobile)) add(mobile)
     },
   }
 }

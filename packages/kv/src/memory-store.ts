@@ -7,7 +7,7 @@ interface Entry {
 
 /**
  * The in-process dev default when REDIS_URL is unset: same semantics as the Redis store (TTL,
- * atomic get-and-delete, set-if-absent). Atomic because each method runs to completion on the
+ * atomic get-and-delete, set-if-absent, counters, compare-and-delete). Atomic because each method runs to completion on the
  * single JavaScript thread before another starts. Not shared between processes.
  */
 export class MemoryStore implements KeyValueStore {
@@ -70,6 +70,29 @@ export class MemoryStore implements KeyValueStore {
     let removed = 0
     for (const key of keys) if (this.#live(key) && this.#entries.delete(key)) removed++
     return Promise.resolve(removed)
+  }
+
+  increment(key: string, ttlSeconds: number): Promise<number> {
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) return Promise.reject(invalid)
+    const entry = this.#live(key)
+    if (!entry) {
+      this.#entries.set(key, { value: '1', expiresAt: this.#now() + ttlSeconds * 1000 })
+      return Promise.resolve(1)
+    }
+    // Redis refuses INCR on a value that is not a base-10 integer; so does the stand-in.
+    if (!/^-?\d+$/.test(entry.value)) {
+      return Promise.reject(new TypeError(`value of ${key} is not an integer`))
+    }
+    const count = Number(entry.value) + 1
+    entry.value = String(count)
+    return Promise.resolve(count)
+  }
+
+  deleteIfEqual(key: string, expected: string): Promise<boolean> {
+    if (this.#live(key)?.value !== expected) return Promise.resolve(false)
+    this.#entries.delete(key)
+    return Promise.resolve(true)
   }
 
   ping(): Promise<void> {

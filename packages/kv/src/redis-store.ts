@@ -3,6 +3,23 @@ import type { RedisOptions } from 'ioredis'
 import { StoreUnavailableError } from './store.ts'
 import type { KeyValueStore } from './store.ts'
 
+/** INCR, and an expiry only on a key that has none, so the window starts at the first count. */
+const INCREMENT_LUA = `
+local count = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count`
+
+/** Compare-and-delete: GET and DEL in one script, so no other client can slip in between. */
+const DELETE_IF_EQUAL_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+/** The scripts above, registered with defineCommand (EVALSHA, key prefix applied to KEYS). */
+interface StoreScripts {
+  kvIncrement(key: string, ttlSeconds: number): Promise<number>
+  kvDeleteIfEqual(key: string, expected: string): Promise<number>
+}
+
 export interface RedisStoreOptions {
   url: string
   /** Prepended to every key; lets tests and benchmarks share one Redis without collisions. */
@@ -33,6 +50,8 @@ export class RedisStore implements KeyValueStore {
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     }
     this.redis = new Redis(options.url, redisOptions)
+    this.redis.defineCommand('kvIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA })
+    this.redis.defineCommand('kvDeleteIfEqual', { numberOfKeys: 1, lua: DELETE_IF_EQUAL_LUA })
     // Connection errors surface through the failing commands; without a listener ioredis would
     // print every reconnect attempt as an unhandled error.
     this.redis.on('error', () => undefined)
@@ -93,6 +112,24 @@ export class RedisStore implements KeyValueStore {
   del(...keys: string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0)
     return this.#run(() => this.redis.del(...keys))
+  }
+
+  increment(key: string, ttlSeconds: number): Promise<number> {
+    // Checked here: EXPIRE with 0 or less would delete the counter instead of refusing.
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+      return Promise.reject(
+        new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`),
+      )
+    }
+    return this.#run(() => this.#scripts.kvIncrement(key, ttlSeconds))
+  }
+
+  async deleteIfEqual(key: string, expected: string): Promise<boolean> {
+    return (await this.#run(() => this.#scripts.kvDeleteIfEqual(key, expected))) === 1
+  }
+
+  get #scripts(): StoreScripts {
+    return this.redis as unknown as StoreScripts
   }
 
   async ping(): Promise<void> {

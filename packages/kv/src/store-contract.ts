@@ -66,6 +66,8 @@ export function describeKeyValueStoreContract(
     it('keys expire after their TTL', async () => {
       await store.set(key('short'), 'x', 1)
       expect(await store.setIfAbsent(key('short-nx'), 'y', 1)).toBe(true)
+      expect(await store.increment(key('short-count'), 1)).toBe(1)
+      expect(await store.increment(key('short-count'), 1)).toBe(2)
       const ttl = await store.pttl(key('short'))
       expect(ttl).toBeGreaterThan(0)
       expect(ttl).toBeLessThanOrEqual(1_000)
@@ -75,6 +77,59 @@ export function describeKeyValueStoreContract(
       expect(await store.pttl(key('short'))).toBeNull()
       expect(await store.setIfAbsent(key('short-nx'), 'z', 1)).toBe(true)
       await store.del(key('short-nx'))
+      // A counter whose window ended starts again at 1.
+      expect(await store.increment(key('short-count'), 1)).toBe(1)
+    })
+
+    it('increment counts from 1 and sets the TTL on creation only', async () => {
+      expect(await store.increment(key('count'), 60)).toBe(1)
+      expect(await store.increment(key('count'), 1)).toBe(2)
+      expect(await store.increment(key('count'), 1)).toBe(3)
+      expect(await store.get(key('count'))).toBe('3')
+      // The later, shorter TTLs were ignored: the window is the first call's.
+      expect(await store.pttl(key('count'))).toBeGreaterThan(59_000)
+    })
+
+    it('increment gives each of many concurrent callers its own count', async () => {
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, () => store.increment(key('count-race'), 60)),
+      )
+      expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      expect(await store.pttl(key('count-race'))).toBeGreaterThan(59_000)
+    })
+
+    it('increment refuses a non-integer value and a bad TTL, changing nothing', async () => {
+      await store.set(key('count-text'), 'not a number', 60)
+      await expect(store.increment(key('count-text'), 60)).rejects.toThrow()
+      expect(await store.get(key('count-text'))).toBe('not a number')
+      await expect(store.increment(key('count-bad-ttl'), 0)).rejects.toThrow()
+      await expect(store.increment(key('count-bad-ttl'), 2.5)).rejects.toThrow()
+      expect(await store.get(key('count-bad-ttl'))).toBeNull()
+    })
+
+    it('deleteIfEqual deletes only the expected value', async () => {
+      expect(await store.deleteIfEqual(key('cad'), 'x')).toBe(false)
+      await store.set(key('cad'), '123456', 60)
+      expect(await store.deleteIfEqual(key('cad'), '654321')).toBe(false)
+      expect(await store.get(key('cad'))).toBe('123456')
+      expect(await store.deleteIfEqual(key('cad'), '123456')).toBe(true)
+      expect(await store.get(key('cad'))).toBeNull()
+      expect(await store.deleteIfEqual(key('cad'), '123456')).toBe(false)
+    })
+
+    it('deleteIfEqual succeeds for exactly one of many concurrent callers', async () => {
+      await store.set(key('cad-race'), 'prize', 60)
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.deleteIfEqual(key('cad-race'), 'prize')),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+    })
+
+    it('deleteIfEqual leaves a value that replaced the expected one', async () => {
+      await store.set(key('cad-replaced'), 'old', 60)
+      await store.set(key('cad-replaced'), 'new', 60)
+      expect(await store.deleteIfEqual(key('cad-replaced'), 'old')).toBe(false)
+      expect(await store.get(key('cad-replaced'))).toBe('new')
     })
 
     it('del removes keys and counts those that existed', async () => {

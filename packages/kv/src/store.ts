@@ -15,6 +15,13 @@ export interface KeyValueStore {
   pttl(key: string): Promise<number | null>
   /** Deletes the keys, answering how many existed. */
   del(...keys: string[]): Promise<number>
+  /**
+   * INCR in one step with a lifetime: answers the new count (1 for a new key). The TTL is set when
+   * the key is created and not extended by later increments, so a counter's window is fixed.
+   */
+  increment(key: string, ttlSeconds: number): Promise<number>
+  /** Deletes the key only if it still holds `expected`: true for exactly one of concurrent callers. */
+  deleteIfEqual(key: string, expected: string): Promise<boolean>
   ping(): Promise<void>
   close(): Promise<void>
 }

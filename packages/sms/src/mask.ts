@@ -3,3 +3,18 @@ export function maskMobile(mobile: string): string {
   if (mobile.length < 7) return '*'.repeat(mobile.length)
   return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
 }
+
+/**
+ * A provider's own text, fit for a log line: the mobile masked wherever it appears (bare or in
+ * +86 form), the code removed, whitespace folded and the length capped.
+ */
+export function redactProviderText(
+  text: string,
+  message: { mobile: string; code: string },
+  maxLength = 300,
+): string {
+  let safe = text.replace(/\s+/g, ' ').trim()
+  if (message.mobile.length >= 7) safe = safe.replaceAll(message.mobile, maskMobile(message.mobile))
+  if (message.code.length >= 4) safe = safe.replaceAll(message.code, '[code]')
+  return safe.length > maxLength ? `${safe.slice(0, maxLength)}…` : safe
+}

@@ -22,11 +22,18 @@ export class SmsSendError extends Error {
   override readonly name = 'SmsSendError'
   readonly provider: string
   readonly retryable: boolean
+  /** The provider's own status or error code, when it gave one (for logs and tests). */
+  readonly code: string | undefined
 
-  constructor(provider: string, message: string, options: { retryable: boolean; cause?: unknown }) {
+  constructor(
+    provider: string,
+    message: string,
+    options: { retryable: boolean; cause?: unknown; code?: string },
+  ) {
     super(message, { cause: options.cause })
     this.provider = provider
     this.retryable = options.retryable
+    this.code = options.code
   }
 }
 
