@@ -20,6 +20,17 @@ export const MESSAGES = {
     imageCodeRequired: '请输入图片验证码',
     captchaUnavailable: '图片验证码加载失败，请点击重试',
     network: '网络异常，请检查网络后重试',
+    registerTitle: '完成注册',
+    smsCodeLabel: '短信验证码',
+    smsCodePlaceholder: '6 位数字',
+    passwordLabel: '设置密码',
+    passwordPlaceholder: '8 到 128 个字符',
+    register: '注册',
+    registering: '注册中…',
+    signedInTitle: '注册成功',
+    signedInAs: (name: string) => `已登录：${name}`,
+    logout: '退出登录',
+    loggingOut: '正在退出…',
   },
   en: {
     title: 'Sign up with your phone',
@@ -41,6 +52,17 @@ export const MESSAGES = {
     imageCodeRequired: 'Enter the code shown in the image',
     captchaUnavailable: 'The image could not be loaded; click to try again',
     network: 'Network problem; check your connection and try again',
+    registerTitle: 'Finish signing up',
+    smsCodeLabel: 'SMS code',
+    smsCodePlaceholder: '6 digits',
+    passwordLabel: 'Choose a password',
+    passwordPlaceholder: '8 to 128 characters',
+    register: 'Sign up',
+    registering: 'Signing up…',
+    signedInTitle: 'You are signed up',
+    signedInAs: (name: string) => `Signed in as ${name}`,
+    logout: 'Sign out',
+    loggingOut: 'Signing out…',
   },
 } as const
 
@@ -53,15 +75,19 @@ export function englishRefusal(errno: number, field: string | undefined): string
     case 4001:
       return 'Our storage is not answering; please try again in a moment'
     case 4002:
-      return 'The image code has expired; a new one is shown'
+      return field === 'smsCode'
+        ? 'The SMS code has expired or was used; request a new one'
+        : 'The image code has expired; a new one is shown'
     case 4003:
       return 'This mobile number is already registered'
     case 4004:
-      return field === 'mobile'
-        ? 'This is not a valid mobile number'
-        : 'The image code is wrong; a new one is shown'
+      if (field === 'mobile') return 'This is not a valid mobile number'
+      if (field === 'smsCode') return 'The SMS code is wrong'
+      return 'The image code is wrong; a new one is shown'
     case 4103:
-      return 'Please fill in every field'
+      return field === 'password'
+        ? 'The password must be 8 to 128 characters'
+        : 'Please fill in every field'
     case 4201:
       return 'Too many requests; please wait before trying again'
     case 4301:

@@ -1,10 +1,12 @@
 'use client'
 
-import { useMutation } from '@tanstack/react-query'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import { refusalOfIssues, sendSmsCodeInput } from '@signup/auth/schemas'
 import { englishRefusal, MESSAGES } from './messages.ts'
+import { RegisterForm, SignedIn } from './register-form.tsx'
+import type { SignedInUser } from './register-form.tsx'
 import type { Locale, Messages } from './messages.ts'
 import { useTRPC } from './trpc.ts'
 
@@ -48,6 +50,12 @@ export function SignupForm() {
   const [imageCode, setImageCode] = useState('')
   const [problems, setProblems] = useState<Partial<Record<Field | 'general', Problem>>>({})
   const [sentTo, setSentTo] = useState<string | null>(null)
+  const [sentMobile, setSentMobile] = useState<string | null>(null)
+  const queryClient = useQueryClient()
+  const me = useQuery(trpc.auth.me.queryOptions())
+  const setSignedIn = (user: SignedInUser | null): void => {
+    queryClient.setQueryData(trpc.auth.me.queryKey(), user)
+  }
   const [cooldownEnd, setCooldownEnd] = useState<number | null>(null)
   const secondsLeft = useSecondsUntil(cooldownEnd)
   const mobileRef = useRef<HTMLInputElement>(null)
@@ -103,6 +111,7 @@ export function SignupForm() {
     send.mutate(parsed.data, {
       onSuccess: (result) => {
         setSentTo(maskMobile(parsed.data.mobile))
+        setSentMobile(parsed.data.mobile)
         setCooldownEnd(Date.now() + result.resendIn * 1000)
       },
       onError: (error) => {
@@ -161,91 +170,121 @@ export function SignupForm() {
             {t.switchLanguage}
           </button>
         </div>
-        <p className="subtitle">{t.subtitle}</p>
+        {me.data ? (
+          <SignedIn
+            user={me.data}
+            t={t}
+            onSignedOut={() => {
+              setSignedIn(null)
+              setSentTo(null)
+              setSentMobile(null)
+              setCooldownEnd(null)
+            }}
+          />
+        ) : (
+          <>
+            <p className="subtitle">{t.subtitle}</p>
 
-        <form onSubmit={onSubmit} noValidate>
-          <div className="field">
-            <label htmlFor="mobile">{t.mobileLabel}</label>
-            <input
-              id="mobile"
-              ref={mobileRef}
-              name="mobile"
-              type="tel"
-              inputMode="numeric"
-              autoComplete="tel-national"
-              maxLength={14}
-              placeholder={t.mobilePlaceholder}
-              value={mobile}
-              onChange={(event) => setMobile(event.target.value)}
-              aria-invalid={problems.mobile ? true : undefined}
-              aria-describedby={ids.mobile}
-            />
-            <p id={ids.mobile} className="field-message" aria-live="polite">
-              {describe(problems.mobile, t, locale)}
-            </p>
-          </div>
+            <form onSubmit={onSubmit} noValidate>
+              <div className="field">
+                <label htmlFor="mobile">{t.mobileLabel}</label>
+                <input
+                  id="mobile"
+                  ref={mobileRef}
+                  name="mobile"
+                  type="tel"
+                  inputMode="numeric"
+                  autoComplete="tel-national"
+                  maxLength={14}
+                  placeholder={t.mobilePlaceholder}
+                  value={mobile}
+                  onChange={(event) => setMobile(event.target.value)}
+                  aria-invalid={problems.mobile ? true : undefined}
+                  aria-describedby={ids.mobile}
+                />
+                <p id={ids.mobile} className="field-message" aria-live="polite">
+                  {describe(problems.mobile, t, locale)}
+                </p>
+              </div>
 
-          <div className="field">
-            <label htmlFor="imageCode">{t.imageCodeLabel}</label>
-            <div className="captcha-row">
-              <input
-                id="imageCode"
-                ref={imageCodeRef}
-                name="imageCode"
-                type="text"
-                autoComplete="off"
-                autoCapitalize="characters"
-                spellCheck={false}
-                maxLength={16}
-                placeholder={t.imageCodePlaceholder}
-                value={imageCode}
-                onChange={(event) => setImageCode(event.target.value)}
-                aria-invalid={problems.imageCode ? true : undefined}
-                aria-describedby={ids.imageCode}
-              />
-              <button
-                type="button"
-                className="captcha"
-                onClick={refreshCaptcha}
-                title={t.captchaRefresh}
-                aria-label={t.captchaRefresh}
-              >
-                {captcha.data ? (
-                  // A data URL from the API: next/image would add nothing here.
-                  <img
-                    src={captcha.data.image}
-                    alt={t.captchaAlt}
-                    width={120}
-                    height={40}
-                    data-testid="captcha-image"
+              <div className="field">
+                <label htmlFor="imageCode">{t.imageCodeLabel}</label>
+                <div className="captcha-row">
+                  <input
+                    id="imageCode"
+                    ref={imageCodeRef}
+                    name="imageCode"
+                    type="text"
+                    autoComplete="off"
+                    autoCapitalize="characters"
+                    spellCheck={false}
+                    maxLength={16}
+                    placeholder={t.imageCodePlaceholder}
+                    value={imageCode}
+                    onChange={(event) => setImageCode(event.target.value)}
+                    aria-invalid={problems.imageCode ? true : undefined}
+                    aria-describedby={ids.imageCode}
                   />
-                ) : (
-                  <span className="captcha-placeholder">{t.captchaLoading}</span>
-                )}
-              </button>
-            </div>
-            <p id={ids.imageCode} className="field-message" aria-live="polite">
-              {describe(problems.imageCode ?? captchaProblem, t, locale)}
-            </p>
-          </div>
+                  <button
+                    type="button"
+                    className="captcha"
+                    onClick={refreshCaptcha}
+                    title={t.captchaRefresh}
+                    aria-label={t.captchaRefresh}
+                  >
+                    {captcha.data ? (
+                      // A data URL from the API: next/image would add nothing here.
+                      <img
+                        src={captcha.data.image}
+                        alt={t.captchaAlt}
+                        width={120}
+                        height={40}
+                        data-testid="captcha-image"
+                      />
+                    ) : (
+                      <span className="captcha-placeholder">{t.captchaLoading}</span>
+                    )}
+                  </button>
+                </div>
+                <p id={ids.imageCode} className="field-message" aria-live="polite">
+                  {describe(problems.imageCode ?? captchaProblem, t, locale)}
+                </p>
+              </div>
 
-          <button type="submit" className="primary" disabled={busy} aria-describedby={ids.status}>
-            {buttonLabel}
-          </button>
-          <div className="status" aria-live="polite">
-            <p id={ids.status} className="sent">
-              {sentTo ? t.sentTo(sentTo) : ''}
-            </p>
-            <p id={ids.general} className="general-message">
-              {describe(problems.general, t, locale)}
-              {problems.general ? (
-                <button type="submit" className="link-button retry" disabled={busy}>
-                  {t.retry}
-                </button>
-              ) : null}
-            </p>
-          </div>
-        </form>
+              <button
+                id="send-code"
+                type="submit"
+                className="primary"
+                disabled={busy}
+                aria-describedby={ids.status}
+              >
+                {buttonLabel}
+              </button>
+              <div className="status" aria-live="polite">
+                <p id={ids.status} className="sent">
+                  {sentTo ? t.sentTo(sentTo) : ''}
+                </p>
+                <p id={ids.general} className="general-message">
+                  {describe(problems.general, t, locale)}
+                  {problems.general ? (
+                    <button type="submit" className="link-button retry" disabled={busy}>
+                      {t.retry}
+                    </button>
+                  ) : null}
+                </p>
+              </div>
+            </form>
+            {sentMobile ? (
+              <RegisterForm
+                key={sentMobile}
+                mobile={sentMobile}
+                t={t}
+                locale={locale}
+                onRegistered={setSignedIn}
+              />
+            ) : null}
+          </>
+        )}
       </div>
     </main>
   )

@@ -13,7 +13,7 @@ async function open(page: Page, app: SignupApp) {
 
 const mobileField = (page: Page) => page.getByLabel('手机号')
 const captchaField = (page: Page) => page.getByLabel('图片验证码', { exact: true })
-const submit = (page: Page) => page.locator('button[type=submit].primary')
+const submit = (page: Page) => page.locator('#send-code')
 
 test('the whole happy path: code sent, confirmation, countdown, button back', async ({
   page,

@@ -1,5 +1,5 @@
 import { initTRPC, TRPCError } from '@trpc/server'
-import { ZodError } from 'zod'
+import * as z from 'zod/mini'
 import { AuthError, RET, RET_MESSAGE, RET_TRPC_CODE } from './ret.ts'
 import type { Errno, RefusalName } from './ret.ts'
 import type { AuthServices, SessionCookie } from './ports.ts'
@@ -32,7 +32,7 @@ export function refusalOf(error: TRPCError): RefusalData {
     if (cause.field !== undefined) data.field = cause.field
     return data
   }
-  if (cause instanceof ZodError) {
+  if (cause instanceof z.core.$ZodError) {
     const { ret, errmsg, field } = refusalOfIssues(cause.issues)
     return field === undefined ? { errno: RET[ret], errmsg } : { errno: RET[ret], errmsg, field }
   }
