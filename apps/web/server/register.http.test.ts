@@ -1,53 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
-import { RedisStore } from '@signup/kv/redis-store'
-import { startServer } from './test-server.ts'
-import type { RunningServer } from './test-server.ts'
+import { startTestStack } from './test-stack.ts'
+import type { TestStack } from './test-stack.ts'
 
-const prefix = testKeyPrefix('http-register')
 const PASSWORD = 'Tr0ub4dor&3-unique-marker'
-let database: TestDatabase
-let server: RunningServer
-let redis: RedisStore
+let stack: TestStack
 let counter = 0
 const freshMobile = (): string => `1350000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
-  database = await createTestDatabase('http_register')
-  server = await startServer({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
-  })
-  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
-  await redis.ready()
+  stack = await startTestStack('http-register')
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  await redis?.close()
-  await deleteKeysWithPrefix(prefix)
-  await database?.drop()
+  await stack?.stop()
 })
 
-function post(path: string, body: string, headers: Record<string, string> = {}) {
-  return fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  })
-}
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  stack.post(path, body, headers)
 
 /** A code waiting in SMS_<mobile>, as sendSmsCode (or the original system) leaves it. */
 async function seedCode(mobile: string, code = '314159'): Promise<string> {
-  await redis.set(`SMS_${mobile}`, code, 300)
+  await stack.redis.set(`SMS_${mobile}`, code, 300)
   return code
 }
 
@@ -63,7 +36,7 @@ function sessionPair(setCookie: string | null): string {
 }
 
 async function me(cookie?: string): Promise<{ response: Response; data: unknown }> {
-  const response = await fetch(`${server.url}/api/trpc/auth.me`, {
+  const response = await fetch(`${stack.server.url}/api/trpc/auth.me`, {
     headers: cookie ? { cookie } : {},
   })
   const body = (await response.json()) as { result: { data: unknown } }
@@ -85,7 +58,7 @@ describe('POST /passport/register', () => {
     )
     expect(attributes).toHaveLength(6)
     const cookie = sessionPair(setCookie)
-    expect(await redis.get(`SMS_${mobile}`)).toBeNull()
+    expect(await stack.redis.get(`SMS_${mobile}`)).toBeNull()
 
     const signedIn = await me(cookie)
     expect(signedIn.response.status).toBe(200)
@@ -93,9 +66,9 @@ describe('POST /passport/register', () => {
     expect(signedIn.data).toEqual({ id: expect.any(Number) as unknown, mobile, nickName: mobile })
 
     // The password never reaches the log, and the mobile only masked.
-    await expect.poll(() => server.output()).toContain('user registered')
-    expect(server.output()).not.toContain(PASSWORD)
-    expect(server.output()).not.toContain(mobile)
+    await expect.poll(() => stack.server.output()).toContain('user registered')
+    expect(stack.server.output()).not.toContain(PASSWORD)
+    expect(stack.server.output()).not.toContain(mobile)
   })
 
   it('answers business refusals with 200 and their errno, setting no cookie', async () => {
@@ -138,7 +111,7 @@ describe('POST /passport/register', () => {
       expect(response.headers.get('set-cookie')).toBeNull()
     }
     // One wrong try counted; the code itself is still there for the user to type correctly.
-    expect(await redis.get(`signup:sms-attempts:{${mobile}}`)).toBe('1')
+    expect(await stack.redis.get(`signup:sms-attempts:{${mobile}}`)).toBe('1')
     expect(
       (await (
         await registerLegacy({ mobile, smscode: code, password: PASSWORD })
@@ -219,7 +192,7 @@ describe('POST /passport/register refuses bad requests without a 5xx', () => {
         ),
       403,
     ],
-    ['a GET', () => fetch(`${server.url}/passport/register`), 405],
+    ['a GET', () => fetch(`${stack.server.url}/passport/register`), 405],
   ]
 
   it.each(cases)('%s', async (_name, send, status) => {
@@ -234,14 +207,14 @@ describe('POST /passport/register refuses bad requests without a 5xx', () => {
     const response = await post(
       '/passport/register',
       JSON.stringify({ mobile, smscode: await seedCode(mobile), password: PASSWORD }),
-      { origin: server.url },
+      { origin: stack.server.url },
     )
     expect(await response.json()).toEqual({ errno: 0, errmsg: '注册成功' })
   })
 
   it('still serves after all of them', async () => {
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
-    expect(server.process.exitCode).toBeNull()
+    expect((await fetch(`${stack.server.url}/healthz`)).status).toBe(200)
+    expect(stack.server.process.exitCode).toBeNull()
   })
 })
 

@@ -1,59 +1,33 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
-import { RedisStore } from '@signup/kv/redis-store'
 import { startServer } from './test-server.ts'
-import type { RunningServer } from './test-server.ts'
+import { startTestStack } from './test-stack.ts'
+import type { TestStack } from './test-stack.ts'
 
-const prefix = testKeyPrefix('http')
-let database: TestDatabase
-let server: RunningServer
-let redis: RedisStore
+let stack: TestStack
 let counter = 0
 const freshMobile = (): string => `1370000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
-  database = await createTestDatabase('http')
-  server = await startServer({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
-  })
-  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
-  await redis.ready()
+  stack = await startTestStack('http')
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  await redis?.close()
-  await deleteKeysWithPrefix(prefix)
-  await database?.drop()
+  await stack?.stop()
 })
 
-function post(path: string, body: string, headers: Record<string, string> = {}) {
-  return fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  })
-}
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  stack.post(path, body, headers)
 
 async function seedCaptcha(text = 'Q7RT'): Promise<string> {
   const id = randomUUID()
-  await redis.set(`ImageCode_${id}`, text, 300)
+  await stack.redis.set(`ImageCode_${id}`, text, 300)
   return id
 }
 
 describe('GET /healthz', () => {
   it('is 200 when Postgres and Redis answer', async () => {
-    const response = await fetch(`${server.url}/healthz`)
+    const response = await fetch(`${stack.server.url}/healthz`)
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({ status: 'ok', postgres: 'ok', redis: 'ok' })
   })
@@ -62,24 +36,24 @@ describe('GET /healthz', () => {
 describe('GET /passport/image_code', () => {
   it('answers a PNG, not cached, and stores its answer under ImageCode_<id> for 300 s', async () => {
     const id = randomUUID()
-    const response = await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`)
+    const response = await fetch(`${stack.server.url}/passport/image_code?imageCodeId=${id}`)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe('image/png')
     expect(response.headers.get('cache-control')).toBe('no-store')
     const bytes = Buffer.from(await response.arrayBuffer())
     expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a')
-    expect(await redis.get(`ImageCode_${id}`)).toMatch(/^[A-Z2-9]{4}$/)
-    expect(await redis.pttl(`ImageCode_${id}`)).toBeGreaterThan(295_000)
+    expect(await stack.redis.get(`ImageCode_${id}`)).toMatch(/^[A-Z2-9]{4}$/)
+    expect(await stack.redis.pttl(`ImageCode_${id}`)).toBeGreaterThan(295_000)
   })
 
   it('a second request with the same id replaces the answer', async () => {
     const id = randomUUID()
     const answers = new Set<string | null>()
     for (let i = 0; i < 5; i++) {
-      await fetch(`${server.url}/passport/image_code?imageCodeId=${id}`).then((r) =>
+      await fetch(`${stack.server.url}/passport/image_code?imageCodeId=${id}`).then((r) =>
         r.arrayBuffer(),
       )
-      answers.add(await redis.get(`ImageCode_${id}`))
+      answers.add(await stack.redis.get(`ImageCode_${id}`))
     }
     expect(answers.size).toBeGreaterThan(1)
   })
@@ -88,7 +62,7 @@ describe('GET /passport/image_code', () => {
     'refuses the id %j with 400 and errno 4103',
     async (id) => {
       const response = await fetch(
-        `${server.url}/passport/image_code?imageCodeId=${encodeURIComponent(id)}`,
+        `${stack.server.url}/passport/image_code?imageCodeId=${encodeURIComponent(id)}`,
       )
       expect(response.status).toBe(400)
       expect(await response.json()).toEqual({ errno: 4103, errmsg: '参数不全' })
@@ -106,13 +80,13 @@ describe('POST /passport/sms_code', () => {
     )
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ errno: 0, errmsg: '发送成功' })
-    expect(await redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
+    expect(await stack.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
     // The console provider in production logs the masked mobile and never the code.
-    const code = await redis.get(`SMS_${mobile}`)
+    const code = await stack.redis.get(`SMS_${mobile}`)
     await expect
-      .poll(() => server.output())
+      .poll(() => stack.server.output())
       .toContain(`${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
-    expect(server.output()).not.toContain(code)
+    expect(stack.server.output()).not.toContain(code)
   })
 
   it('answers business refusals with 200 and their errno, and REQERR with Retry-After', async () => {
@@ -184,7 +158,7 @@ describe('bad requests never get a 5xx, and the server keeps serving', () => {
       () => post('/passport/sms_code', '{}', { origin: 'https://evil.example' }),
       403,
     ],
-    ['a GET', () => fetch(`${server.url}/passport/sms_code`), 405],
+    ['a GET', () => fetch(`${stack.server.url}/passport/sms_code`), 405],
   ]
 
   it.each(legacyCases)('legacy route: %s', async (_name, send, status) => {
@@ -228,8 +202,8 @@ describe('bad requests never get a 5xx, and the server keeps serving', () => {
   })
 
   it('still serves after all of them', async () => {
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
-    expect(server.process.exitCode).toBeNull()
+    expect((await fetch(`${stack.server.url}/healthz`)).status).toBe(200)
+    expect(stack.server.process.exitCode).toBeNull()
   })
 })
 
@@ -242,7 +216,7 @@ describe('tRPC over plain HTTP, no transformer', () => {
     }
     expect(result.data.image).toMatch(/^data:image\/png;base64,/)
     expect(result.data.expiresIn).toBe(300)
-    const answer = await redis.get(`ImageCode_${result.data.imageCodeId}`)
+    const answer = await stack.redis.get(`ImageCode_${result.data.imageCodeId}`)
 
     const mobile = freshMobile()
     const sent = await post(
@@ -290,13 +264,13 @@ describe('tRPC over plain HTTP, no transformer', () => {
 
 describe('everything else goes to Next.js', () => {
   it('serves the page at /', async () => {
-    const response = await fetch(`${server.url}/`)
+    const response = await fetch(`${stack.server.url}/`)
     expect(response.status).toBe(200)
     expect(await response.text()).toContain('手机号注册')
   })
 
   it.each(['/', '/no-such-page'])('sends the security headers on %s', async (pagePath) => {
-    const response = await fetch(`${server.url}${pagePath}`)
+    const response = await fetch(`${stack.server.url}${pagePath}`)
     const csp = response.headers.get('content-security-policy') ?? ''
     expect(csp).toContain("frame-ancestors 'none'")
     expect(csp).toContain("default-src 'self'")
@@ -309,7 +283,7 @@ describe('everything else goes to Next.js', () => {
 describe('production start-up', () => {
   it('exits at once, naming the variable, when SMS_PROVIDER is not set explicitly', async () => {
     await expect(
-      startServer({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL }),
+      startServer({ DATABASE_URL: stack.database.url, REDIS_URL: 'redis://127.0.0.1:6379' }),
     ).rejects.toThrow(/exited with 1[\s\S]*SMS_PROVIDER: is required in production/)
   })
 })
