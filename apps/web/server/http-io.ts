@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** The legacy routes' body limit (CONTRACT section 3). */
@@ -103,4 +104,13 @@ export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | 
     if (last) return last
   }
   return req.socket.remoteAddress ?? null
+}
+
+/** A caller's id is kept when it is short and plain, so a log line cannot be forged through it. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request's id for logs and the X-Request-Id answer: the caller's if sane, else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
 }

@@ -10,7 +10,7 @@ import {
   legacySendSmsCode,
 } from '@signup/auth/legacy-routes'
 import type { LegacyJsonResponse } from '@signup/auth/legacy-routes'
-import { RET, RET_MESSAGE } from '@signup/auth/ret'
+import { AuthError, RET, RET_MESSAGE } from '@signup/auth/ret'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc'
 import {
@@ -21,6 +21,7 @@ import {
   MAX_BODY_BYTES,
   MAX_DRAIN_BYTES,
   readBody,
+  requestIdOf,
   sendJson,
 } from './http-io.ts'
 import { securityHeaders } from './security-headers.ts'
@@ -55,13 +56,41 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         services,
         clientIp: clientIpOf(req, env.TRUST_PROXY),
         session: sessionCookie(req, res),
+        logger: requestLogger(req),
       }),
-    onError: ({ error, path }) => {
+    // A rate-limited call says when to retry in the header too, as the legacy routes do.
+    responseMeta: ({ errors }) => {
+      const retryAfter = errors.reduce(
+        (latest, error) =>
+          error.cause instanceof AuthError && error.cause.retryAfter !== undefined
+            ? Math.max(latest, error.cause.retryAfter)
+            : latest,
+        0,
+      )
+      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {}
+    },
+    onError: ({ error, path, req }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
-        logger.error({ err: error.cause ?? error, path }, 'trpc procedure failed')
+        requestLogger(req).error({ err: error.cause ?? error, path }, 'trpc procedure failed')
       }
     },
+  })
+
+  // One child logger per request, made on first use: most requests never log a line.
+  const requestLoggers = new WeakMap<IncomingMessage, Logger>()
+  const requestIds = new WeakMap<IncomingMessage, string>()
+  const requestLogger = (req: IncomingMessage): Logger => {
+    let child = requestLoggers.get(req)
+    if (!child) {
+      child = logger.child({ reqId: requestIds.get(req) ?? requestIdOf(req) })
+      requestLoggers.set(req, child)
+    }
+    return child
+  }
+  const requestAuth = (req: IncomingMessage) => ({
+    ...services.auth,
+    logger: requestLogger(req),
   })
 
   const answer = (res: ServerResponse, response: LegacyJsonResponse): void => {
@@ -71,6 +100,10 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const { pathname } = url
+    const requestId = requestIdOf(req)
+    requestIds.set(req, requestId)
+    res.setHeader('x-request-id', requestId)
+    const clientIp = clientIpOf(req, env.TRUST_PROXY)
 
     if (pathname === '/healthz') {
       const report = await services.health()
@@ -120,14 +153,16 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       }
       const response =
         pathname === '/passport/register'
-          ? await legacyRegister(services.auth, body, sessionCookie(req, res))
-          : await legacySendSmsCode(services.auth, body)
+          ? await legacyRegister(requestAuth(req), body, sessionCookie(req, res))
+          : await legacySendSmsCode(requestAuth(req), body, { clientIp })
       return answer(res, response)
     }
 
     if (pathname === '/passport/image_code') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, legacyRejection(405))
-      const result = await legacyImageCode(services.auth, url.searchParams.get('imageCodeId'))
+      const result = await legacyImageCode(requestAuth(req), url.searchParams.get('imageCodeId'), {
+        clientIp,
+      })
       if (result.kind === 'json') return answer(res, result.response)
       res.writeHead(200, {
         'content-type': 'image/png',
@@ -146,7 +181,7 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
 
   return (req, res) => {
     route(req, res).catch((error: unknown) => {
-      logger.error({ err: error, url: req.url }, 'request failed')
+      requestLogger(req).error({ err: error, url: req.url }, 'request failed')
       if (!res.headersSent) {
         sendJson(res, 500, { errno: RET.SERVERERR, errmsg: RET_MESSAGE.SERVERERR })
       } else {

@@ -175,3 +175,41 @@ describe('loadEnv: SMS provider credentials', () => {
     expect(message).toContain(JSON.stringify(value))
   })
 })
+
+describe('loadEnv: send limits and test numbers', () => {
+  it('gives the issue’s default limits', () => {
+    expect(loadEnv({})).toMatchObject({
+      SMS_LIMIT_MOBILE_HOUR: 5,
+      SMS_LIMIT_MOBILE_DAY: 10,
+      SMS_LIMIT_IP_HOUR: 20,
+      SMS_LIMIT_PREFIX_HOUR: 30,
+      SMS_LIMIT_GLOBAL_HOUR: 1000,
+      CAPTCHA_LIMIT_IP_MINUTE: 30,
+    })
+    expect(loadEnv({}).SMS_TEST_NUMBERS.size).toBe(0)
+  })
+
+  it('names a limit that is not a positive integer', () => {
+    expect(messageOf({ SMS_LIMIT_IP_HOUR: '0' })).toContain('SMS_LIMIT_IP_HOUR')
+    expect(messageOf({ CAPTCHA_LIMIT_IP_MINUTE: 'many' })).toContain('CAPTCHA_LIMIT_IP_MINUTE')
+  })
+
+  it('parses test numbers and refuses a malformed entry without repeating the codes', () => {
+    const env = loadEnv({ SMS_TEST_NUMBERS: '13800000000:123456, 19912345678:000001' })
+    expect([...env.SMS_TEST_NUMBERS]).toEqual([
+      ['13800000000', '123456'],
+      ['19912345678', '000001'],
+    ])
+    const message = messageOf({ SMS_TEST_NUMBERS: '13800000000:123456,12345:654321' })
+    expect(message).toContain('SMS_TEST_NUMBERS')
+    expect(message).not.toContain('123456')
+    expect(message).not.toContain('654321')
+  })
+
+  it('refuses test numbers in production unless SMS_TEST_NUMBERS_IN_PRODUCTION=1', () => {
+    const withNumbers = { ...PRODUCTION, SMS_TEST_NUMBERS: '13800000000:123456' }
+    expect(messageOf(withNumbers)).toContain('SMS_TEST_NUMBERS_IN_PRODUCTION=1')
+    const env = loadEnv({ ...withNumbers, SMS_TEST_NUMBERS_IN_PRODUCTION: '1' })
+    expect(env.SMS_TEST_NUMBERS.get('13800000000')).toBe('123456')
+  })
+})

@@ -18,6 +18,31 @@ const flag = z
 
 const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback)
 
+/** Sends or captchas allowed per window; the upper bound only catches typos. */
+const limit = (fallback: number) =>
+  z.coerce.number().int().min(1).max(1_000_000_000).default(fallback)
+
+/** `13800000000:123456,...`: mainland mobiles, each with its fixed 6-digit code. */
+const testNumbers = z
+  .string()
+  .default('')
+  .transform((value, ctx): ReadonlyMap<string, string> => {
+    const numbers = new Map<string, string>()
+    for (const entry of value.split(',').map((part) => part.trim())) {
+      if (entry === '') continue
+      const match = /^(1[3-9]\d{9}):(\d{6})$/.exec(entry)
+      if (!match?.[1] || !match[2]) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry.replace(/:.*/, ':…')}" is not <11-digit mobile>:<6-digit code>`,
+        })
+        return z.NEVER
+      }
+      numbers.set(match[1], match[2])
+    }
+    return numbers
+  })
+
 const urlWith = (protocols: RegExp, what: string) =>
   z
     .string()
@@ -64,6 +89,14 @@ const envSchema = z
     IMAGE_CODE_TTL_SECONDS: seconds(300),
     SMS_CODE_TTL_SECONDS: seconds(300),
     SMS_RESEND_SECONDS: seconds(60),
+    SMS_LIMIT_MOBILE_HOUR: limit(5),
+    SMS_LIMIT_MOBILE_DAY: limit(10),
+    SMS_LIMIT_IP_HOUR: limit(20),
+    SMS_LIMIT_PREFIX_HOUR: limit(30),
+    SMS_LIMIT_GLOBAL_HOUR: limit(1000),
+    CAPTCHA_LIMIT_IP_MINUTE: limit(30),
+    SMS_TEST_NUMBERS: testNumbers,
+    SMS_TEST_NUMBERS_IN_PRODUCTION: flag,
     // Up to 400 days, the longest cookie lifetime browsers keep.
     SESSION_TTL_SECONDS: z.coerce
       .number()
@@ -92,6 +125,14 @@ const envSchema = z
       ctx.addIssue({ code: 'custom', path: [issue.variable], message: issue.message })
     }
     if (env.NODE_ENV !== 'production') return
+    // Fixed codes in production are a back door unless an operator says so in as many words.
+    if (env.SMS_TEST_NUMBERS.size > 0 && !env.SMS_TEST_NUMBERS_IN_PRODUCTION) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMS_TEST_NUMBERS'],
+        message: 'is refused in production unless SMS_TEST_NUMBERS_IN_PRODUCTION=1',
+      })
+    }
     // Production never falls back to the embedded dev stores or the console provider by accident.
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'] as const) {
       if (env[name] === undefined) {
@@ -116,7 +157,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const shown =
       value === undefined
         ? 'unset'
-        : SMS_SECRET_VARIABLES.includes(name)
+        : SMS_SECRET_VARIABLES.includes(name) || name === 'SMS_TEST_NUMBERS'
           ? 'value hidden'
           : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`

@@ -13,7 +13,13 @@ export function createLogger(env: Pick<Env, 'NODE_ENV' | 'LOG_LEVEL'>): Logger {
     level: env.LOG_LEVEL,
     base: undefined,
     // Belt and braces: these never belong in a log line, whoever writes them.
-    redact: { paths: ['password', 'imageCode', '*.password', '*.imageCode'], censor: '[redacted]' },
+    redact: {
+      paths: ['password', 'imageCode', 'image_code', 'smsCode', 'smscode'].flatMap((field) => [
+        field,
+        `*.${field}`,
+      ]),
+      censor: '[redacted]',
+    },
   }
   if (pretty) {
     return pino({

@@ -1,6 +1,6 @@
 import { authRouter } from '@signup/auth/router'
 import { createCallerFactory, createTRPCRouter } from '@signup/auth/trpc'
-import type { SessionCookie } from '@signup/auth/ports'
+import type { AuthLogger, SessionCookie } from '@signup/auth/ports'
 import type { AuthContext } from '@signup/auth/trpc'
 import type { AppServices } from './services.ts'
 
@@ -17,8 +17,15 @@ export function createContextInner(options: {
   clientIp: string | null
   /** The request's session cookie (the server's over HTTP headers; a plain object in tests). */
   session: SessionCookie
+  /** The request's own logger (carrying its request id); the services' logger otherwise. */
+  logger?: AuthLogger
 }): AuthContext {
-  return { auth: options.services.auth, clientIp: options.clientIp, session: options.session }
+  const { auth } = options.services
+  return {
+    auth: options.logger ? { ...auth, logger: options.logger } : auth,
+    clientIp: options.clientIp,
+    session: options.session,
+  }
 }
 
 export const createCaller = createCallerFactory(appRouter)

@@ -7,7 +7,10 @@ import type { Db } from '@signup/db/client'
 import { startEmbeddedPostgres } from '@signup/db/embedded'
 import { migrateDatabase } from '@signup/db/migrate'
 import { createUserDirectory } from '@signup/db/user-directory'
+import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
+import type { RateLimiter } from '@signup/kv/rate-limiter'
+import { RedisLimiter } from '@signup/kv/redis-limiter'
 import { RedisStore } from '@signup/kv/redis-store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
@@ -45,9 +48,11 @@ export async function createAppServices(
   const closers: (() => Promise<void>)[] = []
 
   let kv: KeyValueStore
+  let limiter: RateLimiter
   let redisLabel: string
   if (overrides.kv) {
     kv = overrides.kv
+    limiter = new MemoryLimiter()
     redisLabel = 'injected store'
   } else if (env.REDIS_URL) {
     const redis = new RedisStore({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX })
@@ -56,9 +61,14 @@ export async function createAppServices(
       logger.warn({ err: error }, 'redis not reachable at start; will keep retrying')
     })
     kv = redis
+    // The limits share the store's connection and key prefix: one more EVALSHA, no new socket.
+    limiter = new RedisLimiter(redis.redis)
     redisLabel = `redis ${redactUrl(env.REDIS_URL)}`
   } else {
     kv = new MemoryStore()
+    const memoryLimiter = new MemoryLimiter()
+    closers.push(() => memoryLimiter.close())
+    limiter = memoryLimiter
     redisLabel = 'in-process store (dev default, REDIS_URL unset)'
   }
   closers.push(() => kv.close())
@@ -83,6 +93,7 @@ export async function createAppServices(
 
   const auth = createAuthServices({
     kv,
+    limiter,
     users: createUserDirectory(db.prisma),
     sms,
     logger,
@@ -91,6 +102,15 @@ export async function createAppServices(
       smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
       smsResendSeconds: env.SMS_RESEND_SECONDS,
       sessionTtlSeconds: env.SESSION_TTL_SECONDS,
+      limits: {
+        mobileHour: env.SMS_LIMIT_MOBILE_HOUR,
+        mobileDay: env.SMS_LIMIT_MOBILE_DAY,
+        ipHour: env.SMS_LIMIT_IP_HOUR,
+        prefixHour: env.SMS_LIMIT_PREFIX_HOUR,
+        globalHour: env.SMS_LIMIT_GLOBAL_HOUR,
+        captchaIpMinute: env.CAPTCHA_LIMIT_IP_MINUTE,
+      },
+      testNumbers: env.SMS_TEST_NUMBERS,
     },
   })
 
@@ -98,7 +118,9 @@ export async function createAppServices(
     auth,
     kv,
     db,
-    description: `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}`,
+    description:
+      `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
+      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
     async health() {
       const [postgres, redis] = await Promise.all([
         db.ping().then(

@@ -1,8 +1,9 @@
 import { createCaptchaText, renderCaptchaPng } from './captcha-image.ts'
-import { AuthError } from './ret.ts'
+import { AuthError, RET_MESSAGE } from './ret.ts'
 import type { AuthServices } from './ports.ts'
 
 export const IMAGE_CODE_STORE_FAILED = '保存图片验证码失败'
+export const IMAGE_CODE_LIMIT_FAILED = '获取图片验证码失败'
 
 export interface ImageCode {
   imageCodeId: string
@@ -13,12 +14,22 @@ export interface ImageCode {
 
 /**
  * Draws a new captcha and stores its answer under the id, replacing any earlier one with that id.
- * The id is the client's on the legacy route and a fresh UUID on the tRPC procedure.
+ * The id is the client's on the legacy route and a fresh UUID on the tRPC procedure. The client's
+ * captchas per minute are counted first, since drawing one costs CPU (REQERR past the limit).
  */
 export async function issueImageCode(
-  services: Pick<AuthServices, 'captchaStore' | 'random' | 'config'>,
-  imageCodeId: string = services.random.uuid(),
+  services: Pick<AuthServices, 'captchaStore' | 'random' | 'config' | 'sendLimiter'>,
+  request: { clientIp: string | null; imageCodeId?: string },
 ): Promise<ImageCode> {
+  const refused = await services.sendLimiter
+    .takeCaptcha(request.clientIp)
+    .catch((cause: unknown) => {
+      throw new AuthError('DBERR', IMAGE_CODE_LIMIT_FAILED, { cause })
+    })
+  if (refused) {
+    throw new AuthError('REQERR', RET_MESSAGE.REQERR, { retryAfter: refused.retryAfter })
+  }
+  const imageCodeId = request.imageCodeId ?? services.random.uuid()
   const text = createCaptchaText((max) => services.random.int(max))
   const png = renderCaptchaPng(text)
   const expiresIn = services.config.imageCodeTtlSeconds

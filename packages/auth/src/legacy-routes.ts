@@ -5,6 +5,7 @@ import type { AuthServices, SessionCookie } from './ports.ts'
 import { register } from './register.ts'
 import { imageCodeIdSchema, refusalOfIssues, registerInput, sendSmsCodeInput } from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
+import type { SendRequestInfo } from './send-sms-code.ts'
 
 /** The original's answer shape: `{errno, errmsg}`. */
 export interface LegacyBody {
@@ -59,6 +60,7 @@ const LEGACY_FIELDS = ['mobile', 'image_code', 'image_code_id'] as const
 export async function legacySendSmsCode(
   services: AuthServices,
   body: unknown,
+  request: SendRequestInfo,
 ): Promise<LegacyJsonResponse> {
   const fields = legacyFields(body, LEGACY_FIELDS)
   if (!fields) return legacyRejection(400)
@@ -72,7 +74,7 @@ export async function legacySendSmsCode(
     return { status: 200, body: { errno: RET[ret], errmsg }, headers: {} }
   }
   try {
-    const result = await sendSmsCode(services, parsed.data)
+    const result = await sendSmsCode(services, parsed.data, request)
     return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
   } catch (error) {
     return legacyRefusal(error)
@@ -112,21 +114,34 @@ export async function legacyRegister(
 export type LegacyImageResponse =
   { kind: 'image'; png: Buffer } | { kind: 'json'; response: LegacyJsonResponse }
 
-/** GET /passport/image_code?imageCodeId=<id>: the client picks the id, as the original's did. */
+/**
+ * GET /passport/image_code?imageCodeId=<id>: the client picks the id, as the original's did. Not a
+ * JSON business outcome, so refusals use HTTP statuses: 429 with Retry-After past the per-IP
+ * limit, 503 when the answer cannot be stored.
+ */
 export async function legacyImageCode(
   services: AuthServices,
   imageCodeId: string | null,
+  request: SendRequestInfo,
 ): Promise<LegacyImageResponse> {
   const id = imageCodeIdSchema.safeParse(imageCodeId)
   if (!id.success) return { kind: 'json', response: legacyRejection(400) }
   try {
-    const { png } = await issueImageCode(services, id.data)
+    const { png } = await issueImageCode(services, {
+      clientIp: request.clientIp,
+      imageCodeId: id.data,
+    })
     return { kind: 'image', png }
   } catch (error) {
     if (!(error instanceof AuthError)) throw error
+    const limited = error.retryAfter !== undefined
     return {
       kind: 'json',
-      response: { status: 503, body: { errno: error.errno, errmsg: error.errmsg }, headers: {} },
+      response: {
+        status: limited ? 429 : 503,
+        body: { errno: error.errno, errmsg: error.errmsg },
+        headers: limited ? { 'retry-after': String(error.retryAfter) } : {},
+      },
     }
   }
 }

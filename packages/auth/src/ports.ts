@@ -24,11 +24,36 @@ export interface SmsCodeStore {
   consume(mobile: string, code: string): Promise<boolean>
 }
 
-/** One send per mobile per window, claimed atomically (SET NX EX). */
-export interface ResendWindow {
-  /** null when claimed; otherwise the seconds until the window ends. */
-  claim(mobile: string, seconds: number): Promise<{ retryAfter: number } | null>
-  release(mobile: string): Promise<void>
+/** The layered limits a send must pass (decision record 010), named in refusals and logs. */
+export type SendLimitName =
+  'resend' | 'mobile-hour' | 'mobile-day' | 'ip-hour' | 'prefix-hour' | 'global-hour'
+
+/** What a send is counted against. */
+export interface SendSubject {
+  mobile: string
+  /** The client's address as the server established it; null leaves the per-IP limit out. */
+  clientIp: string | null
+  /** A configured test number: exempt from the per-mobile and per-range limits. */
+  testNumber: boolean
+}
+
+export interface LimitHit {
+  limit: string
+  /** Whole seconds until a retry can pass this limit (at least 1). */
+  retryAfter: number
+}
+
+/**
+ * Counts sends and captchas against their limits, atomically: a send is counted against every
+ * limit that applies, or, when one refuses, against none.
+ */
+export interface SendLimiter {
+  /** null when counted; otherwise the limit that refused and when to retry. */
+  take(subject: SendSubject): Promise<(LimitHit & { limit: SendLimitName }) | null>
+  /** Gives back a counted send that never reached the user (provider or storage failure). */
+  giveBack(subject: SendSubject): Promise<void>
+  /** Counts one captcha image for the client; null when allowed. */
+  takeCaptcha(clientIp: string | null): Promise<LimitHit | null>
 }
 
 /** What the signup flow shows of a user: never the password hash. */
@@ -92,13 +117,26 @@ export interface AuthConfig {
   smsCodeTtlSeconds: number
   smsResendSeconds: number
   sessionTtlSeconds: number
+  limits: SendLimits
+  /** Mobiles that never reach a provider and always get their fixed code. */
+  testNumbers: ReadonlyMap<string, string>
+}
+
+/** Sends (and captchas) allowed per window; the resend window is smsResendSeconds. */
+export interface SendLimits {
+  mobileHour: number
+  mobileDay: number
+  ipHour: number
+  prefixHour: number
+  globalHour: number
+  captchaIpMinute: number
 }
 
 /** Everything the auth domain needs, wired once per process by the composition root. */
 export interface AuthServices {
   captchaStore: CaptchaStore
   smsCodeStore: SmsCodeStore
-  resendWindow: ResendWindow
+  sendLimiter: SendLimiter
   users: UserDirectory
   passwordHasher: PasswordHasher
   sessions: SessionStore

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
 import type { KeyValueStore } from '@signup/kv/store'
+import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { RET } from './ret.ts'
 import type { RandomSource } from './ports.ts'
@@ -53,7 +54,7 @@ function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): KeyValueS
 
 describe('auth.sendSmsCode through createCaller', () => {
   it('OK: stores a 6-digit code, sends it once, claims the resend window, spends the captcha', async () => {
-    const { caller, kv, sms } = await setup()
+    const { caller, kv, limiter, sms } = await setup()
     const result = await caller.sendSmsCode({
       mobile: MOBILE,
       imageCode: 'AB3K',
@@ -66,7 +67,7 @@ describe('auth.sendSmsCode through createCaller', () => {
     expect(sms.sent[0]?.ttlMinutes).toBe(5)
     expect(await kv.get(smsCodeKey(MOBILE))).toBe(sms.sent[0]?.code)
     expect(await kv.pttl(smsCodeKey(MOBILE))).toBeGreaterThan(299_000)
-    expect(await kv.pttl(resendKey(MOBILE))).toBeGreaterThan(59_000)
+    expect(limiter.peek(resendKey(MOBILE))?.ttlMs).toBeGreaterThan(59_000)
     expect(await kv.get(captchaKey(CAPTCHA_ID))).toBeNull()
   })
 
@@ -196,14 +197,14 @@ describe('auth.sendSmsCode through createCaller', () => {
   })
 
   it('THIRDERR (4301) when the provider fails: no code and no resend window are left', async () => {
-    const { caller, kv, sms, logger } = await setup()
+    const { caller, kv, limiter, sms, logger } = await setup()
     sms.failNext()
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )
     expect(r).toMatchObject({ code: 'BAD_GATEWAY', errno: RET.THIRDERR, errmsg: '发送短信失败' })
     expect(await kv.get(smsCodeKey(MOBILE))).toBeNull()
-    expect(await kv.get(resendKey(MOBILE))).toBeNull()
+    expect(limiter.peek(resendKey(MOBILE))).toBeNull()
     expect(JSON.stringify(logger.lines)).not.toContain(MOBILE)
     // The window was freed: a retry with a new captcha goes through at once.
     await kv.set(captchaKey('captcha-id-0002'), 'ZZ99', 300)
@@ -249,10 +250,10 @@ describe('auth.sendSmsCode through createCaller', () => {
     expect(sms.sent).toHaveLength(0)
   })
 
-  it('DBERR (4001) when the resend window cannot be claimed', async () => {
-    const kv = new MemoryStore()
-    const { caller, sms } = await setup({ kv: failing(kv, ['setIfAbsent']) })
-    await kv.set(captchaKey(CAPTCHA_ID), 'AB3K', 300)
+  it('DBERR (4001) when the send limits cannot be counted', async () => {
+    const limiter = new MemoryLimiter()
+    limiter.take = () => Promise.reject(new StoreUnavailableError('scripted outage'))
+    const { caller, sms } = await setup({ limiter })
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )

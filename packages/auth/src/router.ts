@@ -9,14 +9,18 @@ export const authRouter = createTRPCRouter({
   /** A new captcha with a server-chosen id, as a data URL the page can show directly. */
   getImageCode: publicProcedure.mutation(({ ctx }) =>
     asProcedure(async () => {
-      const { imageCodeId, png, expiresIn } = await issueImageCode(ctx.auth)
+      const { imageCodeId, png, expiresIn } = await issueImageCode(ctx.auth, {
+        clientIp: ctx.clientIp,
+      })
       return { imageCodeId, image: `data:image/png;base64,${png.toString('base64')}`, expiresIn }
     }),
   ),
 
   sendSmsCode: publicProcedure
     .input(sendSmsCodeInput)
-    .mutation(({ ctx, input }) => asProcedure(() => sendSmsCode(ctx.auth, input))),
+    .mutation(({ ctx, input }) =>
+      asProcedure(() => sendSmsCode(ctx.auth, input, { clientIp: ctx.clientIp })),
+    ),
 
   /** Verifies the SMS code, creates the account and signs it in (the session cookie). */
   register: publicProcedure

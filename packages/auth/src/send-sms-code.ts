@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { maskMobile } from '@signup/sms/mask'
 import { AuthError } from './ret.ts'
-import type { AuthServices } from './ports.ts'
+import type { AuthServices, SendSubject } from './ports.ts'
 import type { SendSmsCodeParsed } from './schemas.ts'
 
 export const SEND_SMS_CODE_MESSAGES = {
@@ -25,16 +25,24 @@ export interface SendSmsCodeResult {
   resendIn: number
 }
 
+/** What the transport established about the request. */
+export interface SendRequestInfo {
+  /** The client's address (socket, or the trusted proxy's X-Forwarded-For); null if unknown. */
+  clientIp: string | null
+}
+
 /**
  * Steps 3 to 8 of CONTRACT section 1, after the input passed sendSmsCodeInput (steps 1 and 2).
  * Throws AuthError for every refusal. Whatever happens after step 3 the captcha is spent, and a
- * provider failure leaves neither a stored code nor a claimed resend window behind.
+ * provider failure leaves neither a stored code nor a counted send behind. Step 6 is the layered
+ * limits of decision record 010, counted in one step.
  */
 export async function sendSmsCode(
   services: AuthServices,
   input: SendSmsCodeParsed,
+  request: SendRequestInfo,
 ): Promise<SendSmsCodeResult> {
-  const { captchaStore, smsCodeStore, resendWindow, users, sms, random, logger, config } = services
+  const { captchaStore, smsCodeStore, sendLimiter, users, sms, random, logger, config } = services
   const { mobile } = input
   const M = SEND_SMS_CODE_MESSAGES
 
@@ -50,36 +58,63 @@ export async function sendSmsCode(
   })
   if (taken) throw new AuthError('DATAEXIST', M.mobileTaken, { field: 'mobile' })
 
-  const busy = await resendWindow.claim(mobile, config.smsResendSeconds).catch((cause: unknown) => {
+  const testCode = config.testNumbers.get(mobile)
+  const subject: SendSubject = {
+    mobile,
+    clientIp: request.clientIp,
+    testNumber: testCode !== undefined,
+  }
+  const refused = await sendLimiter.take(subject).catch((cause: unknown) => {
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   })
-  if (busy)
+  if (refused) {
+    logger.info(
+      { mobile: maskMobile(mobile), limit: refused.limit, retryAfter: refused.retryAfter },
+      'sms send refused by a limit',
+    )
     throw new AuthError('REQERR', M.tooFrequent, {
-      retryAfter: busy.retryAfter,
+      retryAfter: refused.retryAfter,
+      // Whichever limit refused, the form shows it beside the number it was asked to send to.
       field: 'mobile',
     })
+  }
 
-  const code = random.int(1_000_000).toString().padStart(6, '0')
+  const code = testCode ?? random.int(1_000_000).toString().padStart(6, '0')
   try {
     await smsCodeStore.save(mobile, code, config.smsCodeTtlSeconds)
   } catch (cause) {
-    await releaseQuietly(services, mobile)
+    await giveBackQuietly(services, subject)
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   }
 
+  if (testCode !== undefined) {
+    // A test number costs nothing: its fixed code is stored for register, no provider is called.
+    logger.info({ mobile: maskMobile(mobile), testNumber: true }, 'sms code for a test number')
+    return {
+      errno: 0,
+      errmsg: M.sent,
+      expiresIn: config.smsCodeTtlSeconds,
+      resendIn: config.smsResendSeconds,
+    }
+  }
+
   try {
-    await sms.sendCode({ mobile, code, ttlMinutes: Math.ceil(config.smsCodeTtlSeconds / 60) })
+    await sms.sendCode(
+      { mobile, code, ttlMinutes: Math.ceil(config.smsCodeTtlSeconds / 60) },
+      // The request's logger, so the provider's lines carry the request id too.
+      { logger },
+    )
   } catch (cause) {
     logger.warn(
       { mobile: maskMobile(mobile), provider: sms.name, err: describe(cause) },
-      'sms provider failed; code and resend window removed',
+      'sms provider failed; code removed and limits given back',
     )
     // No code without an SMS: undo both, so the user may retry at once with a new captcha.
     await Promise.all([
       smsCodeStore.remove(mobile).catch((error: unknown) => {
         logger.error({ mobile: maskMobile(mobile), err: describe(error) }, 'could not remove code')
       }),
-      releaseQuietly(services, mobile),
+      giveBackQuietly(services, subject),
     ])
     throw new AuthError('THIRDERR', M.smsFailed, { cause })
   }
@@ -98,14 +133,14 @@ export function captchaMatches(expected: string, given: string): boolean {
   return timingSafeEqual(digest(expected), digest(given))
 }
 
-async function releaseQuietly(services: AuthServices, mobile: string): Promise<void> {
+async function giveBackQuietly(services: AuthServices, subject: SendSubject): Promise<void> {
   try {
-    await services.resendWindow.release(mobile)
+    await services.sendLimiter.giveBack(subject)
   } catch (error) {
-    // The window then simply runs out by its TTL; the request still answers its own errno.
+    // The counts then simply run out with their windows; the request still answers its own errno.
     services.logger.error(
-      { mobile: maskMobile(mobile), err: describe(error) },
-      'could not release resend window',
+      { mobile: maskMobile(subject.mobile), err: describe(error) },
+      'could not give back the send limits',
     )
   }
 }

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto'
+import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
 import { createScryptHasher } from './password-hash.ts'
@@ -11,7 +12,8 @@ import type {
   UserDirectory,
 } from './ports.ts'
 import { createSessionStore } from './session-store.ts'
-import { createCaptchaStore, createResendWindow, createSmsCodeStore } from './stores.ts'
+import { createSendLimiter } from './send-limiter.ts'
+import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
 export const cryptoRandom: RandomSource = {
@@ -22,6 +24,8 @@ export const cryptoRandom: RandomSource = {
 /** Builds the domain's services over one key-value store, one user directory and one sender. */
 export function createAuthServices(options: {
   kv: KeyValueStore
+  /** Redis in production (one script per group), in process for the dev default. */
+  limiter: RateLimiter
   users: UserDirectory
   sms: SmsSender
   logger: AuthLogger
@@ -33,7 +37,7 @@ export function createAuthServices(options: {
   return {
     captchaStore: createCaptchaStore(options.kv),
     smsCodeStore: createSmsCodeStore(options.kv),
-    resendWindow: createResendWindow(options.kv),
+    sendLimiter: createSendLimiter(options.limiter, options.config, options.logger),
     sessions: createSessionStore(options.kv),
     passwordHasher: options.passwordHasher ?? createScryptHasher(),
     users: options.users,

@@ -1,10 +1,11 @@
 import type { KeyValueStore } from '@signup/kv/store'
-import type { CaptchaStore, ResendWindow, SmsCodeStore } from './ports.ts'
+import type { CaptchaStore, SmsCodeStore } from './ports.ts'
 
 /** Key names shared with the original system during a cut-over (CONTRACT section 5). */
 export const captchaKey = (id: string): string => `ImageCode_${id}`
 export const smsCodeKey = (mobile: string): string => `SMS_${mobile}`
-/** New keys are namespaced, with the mobile as Redis Cluster hash tag. */
+/** New keys are namespaced, with the mobile as Redis Cluster hash tag; the resend window is the
+ * per-mobile group's first counter (send-limiter.ts). */
 export const resendKey = (mobile: string): string => `signup:sms-resend:{${mobile}}`
 export const smsAttemptsKey = (mobile: string): string => `signup:sms-attempts:{${mobile}}`
 
@@ -32,19 +33,5 @@ export function createSmsCodeStore(kv: KeyValueStore): SmsCodeStore {
     peek: (mobile) => kv.get(smsCodeKey(mobile)),
     countAttempt: (mobile, ttlSeconds) => kv.increment(smsAttemptsKey(mobile), ttlSeconds),
     consume: (mobile, code) => kv.deleteIfEqual(smsCodeKey(mobile), code),
-  }
-}
-
-export function createResendWindow(kv: KeyValueStore): ResendWindow {
-  return {
-    claim: async (mobile, seconds) => {
-      if (await kv.setIfAbsent(resendKey(mobile), '1', seconds)) return null
-      const remainingMs = await kv.pttl(resendKey(mobile))
-      // The window may have ended between the two calls; 1 s is then the honest lower bound.
-      return { retryAfter: Math.max(1, Math.ceil((remainingMs ?? 0) / 1000)) }
-    },
-    release: async (mobile) => {
-      await kv.del(resendKey(mobile))
-    },
   }
 }

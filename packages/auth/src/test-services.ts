@@ -1,3 +1,4 @@
+import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
@@ -92,12 +93,23 @@ export const TEST_CONFIG: AuthConfig = {
   smsCodeTtlSeconds: 300,
   smsResendSeconds: 60,
   sessionTtlSeconds: 7 * 86_400,
+  limits: {
+    mobileHour: 5,
+    mobileDay: 10,
+    ipHour: 20,
+    prefixHour: 30,
+    globalHour: 1000,
+    captchaIpMinute: 30,
+  },
+  testNumbers: new Map(),
 }
 
 /** Services over the given store (in-process by default) with a recording sender and logger. */
 export function createTestServices(
   overrides: {
     kv?: KeyValueStore
+    /** In process by default; a MemoryLimiter on a test clock lets windows end at once. */
+    limiter?: MemoryLimiter
     users?: UserDirectory
     sms?: RecordingSender
     random?: RandomSource
@@ -106,11 +118,13 @@ export function createTestServices(
   } = {},
 ) {
   const kv = overrides.kv ?? new MemoryStore()
+  const limiter = overrides.limiter ?? new MemoryLimiter()
   const sms = overrides.sms ?? createRecordingSender()
   const logger = createRecordingLogger()
   const users = overrides.users ?? createMemoryUsers()
   const services: AuthServices = createAuthServices({
     kv,
+    limiter,
     users,
     sms,
     logger,
@@ -118,5 +132,5 @@ export function createTestServices(
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
   })
-  return { services, kv, sms, logger, users }
+  return { services, kv, limiter, sms, logger, users }
 }

@@ -1,5 +1,5 @@
 import { maskMobile } from './mask.ts'
-import type { SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
+import type { SendContext, SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
 
 /**
  * The `console` provider: writes the message to the log instead of sending it. Outside production
@@ -13,14 +13,15 @@ export function createConsoleSender(options: {
   const { logger, production } = options
   return {
     name: 'console',
-    sendCode(message: SmsCodeMessage): Promise<void> {
+    sendCode(message: SmsCodeMessage, context: SendContext = {}): Promise<void> {
       const fields: Record<string, unknown> = {
         provider: 'console',
         mobile: maskMobile(message.mobile),
         ttlMinutes: message.ttlMinutes,
       }
       if (!production) fields.code = message.code
-      logger.info(fields, 'sms code (console provider, not sent)')
+      const log = context.logger ?? logger
+      log.info(fields, 'sms code (console provider, not sent)')
       return Promise.resolve()
     },
   }

@@ -1,6 +1,6 @@
 import { maskMobile, redactProviderText } from './mask.ts'
 import { SmsSendError } from './sender.ts'
-import type { SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
+import type { SendContext, SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
 
 export interface FailoverSenderConfig {
   /** The providers in failover order; the first is tried first. */
@@ -17,14 +17,15 @@ export interface FailoverSenderConfig {
  * attempt, with the mobile masked.
  */
 export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
-  const { senders, logger } = config
+  const { senders } = config
   const clock = config.clock ?? (() => performance.now())
   if (senders.length === 0) throw new Error('failover needs at least one SMS provider')
   const name = senders.map((sender) => sender.name).join(',')
 
   return {
     name,
-    async sendCode(message: SmsCodeMessage): Promise<void> {
+    async sendCode(message: SmsCodeMessage, context: SendContext = {}): Promise<void> {
+      const logger = context.logger ?? config.logger
       const mobile = maskMobile(message.mobile)
       const started = clock()
       let attempts = 0
@@ -33,7 +34,7 @@ export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
         attempts++
         const attemptStarted = clock()
         try {
-          await sender.sendCode(message)
+          await sender.sendCode(message, context)
           logger.info(
             {
               outcome: 'sent',

@@ -3,7 +3,13 @@ export interface SmsSender {
   /** The provider's name, for logs. */
   readonly name: string
   /** Resolves once the provider accepted the message; rejects with SmsSendError otherwise. */
-  sendCode(message: SmsCodeMessage): Promise<void>
+  sendCode(message: SmsCodeMessage, context?: SendContext): Promise<void>
+}
+
+/** About the request a message belongs to, apart from the message so no sender stores it. */
+export interface SendContext {
+  /** The request's logger (carrying its request id), used instead of the sender's own. */
+  logger?: SmsLogger
 }
 
 export interface SmsCodeMessage {

@@ -1,0 +1,166 @@
+import fc from 'fast-check'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/test-infra'
+import type { TestDatabase } from '@signup/api/test-infra'
+import { startServer } from './test-server.ts'
+import type { RunningServer } from './test-server.ts'
+
+// Property-based fuzzing of both surfaces against the production server: whatever arrives, the
+// answer is never a 5xx and no SMS code is ever stored or sent (no captcha was issued to match).
+const prefix = testKeyPrefix('fuzz')
+const RUNS = 200
+let database: TestDatabase
+let server: RunningServer
+
+beforeAll(async () => {
+  database = await createTestDatabase('fuzz')
+  server = await startServer({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_PROVIDER: 'console',
+    // The captcha limit would turn most image requests into 429s; the fuzz is about the handlers.
+    CAPTCHA_LIMIT_IP_MINUTE: '1000000',
+  })
+}, 120_000)
+
+afterAll(async () => {
+  await server?.stop()
+  await deleteKeysWithPrefix(prefix)
+  await database?.drop()
+})
+
+const FIELDS = ['mobile', 'image_code', 'image_code_id', 'imageCode', 'imageCodeId'] as const
+
+/** Values of every shape, including the huge and the deeply nested. */
+const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue(),
+  fc.string({ unit: 'binary' }),
+  fc.constantFrom(
+    '13800000000',
+    '+8613800000000',
+    '１３８００００００００',
+    '13800000000\n',
+    '',
+    'ABCD',
+    '__proto__',
+    'constructor',
+  ),
+  fc.integer({ min: 14_000, max: 40_000 }).map((length) => 'x'.repeat(length)),
+  fc.integer({ min: 1, max: 3_000 }).map((depth) => nested(depth)),
+)
+
+function nested(depth: number): unknown {
+  let value: unknown = '13800000000'
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { mobile: value }
+  return value
+}
+
+/** Request bodies: objects with the real fields set to anything, any JSON, and not JSON at all. */
+const body: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .record(
+      Object.fromEntries(FIELDS.map((field) => [field, anyValue])) as Record<
+        (typeof FIELDS)[number],
+        fc.Arbitrary<unknown>
+      >,
+      { requiredKeys: [] },
+    )
+    .map((record) => JSON.stringify(record)),
+  fc.jsonValue().map((value) => JSON.stringify(value)),
+  anyValue.map((value) => JSON.stringify({ mobile: value, image_code: value, imageCode: value })),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.integer({ min: 1, max: 20_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
+  fc
+    .integer({ min: 1, max: 20_000 })
+    .map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+)
+
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+)
+
+async function post(path: string, payload: string, type: string): Promise<number> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body: payload,
+  })
+  await response.arrayBuffer()
+  return response.status
+}
+
+async function smsKeys(): Promise<string[]> {
+  const redis = new Redis(TEST_REDIS_URL)
+  try {
+    return await redis.keys(`${prefix}SMS_*`)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+describe('fuzzing both surfaces', () => {
+  it('POST /passport/sms_code: never a 5xx, never a code', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (payload, type) => {
+        expect(await post('/passport/sms_code', payload, type)).toBeLessThan(500)
+      }),
+      { numRuns: RUNS },
+    )
+    expect(await smsKeys()).toEqual([])
+  })
+
+  it('POST /api/trpc/auth.sendSmsCode: never a 5xx, never a code', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (payload, type) => {
+        expect(await post('/api/trpc/auth.sendSmsCode', payload, type)).toBeLessThan(500)
+      }),
+      { numRuns: RUNS },
+    )
+    expect(await smsKeys()).toEqual([])
+  })
+
+  it('POST /passport/register and auth.register: never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, fc.boolean(), async (payload, legacy) => {
+        const path = legacy ? '/passport/register' : '/api/trpc/auth.register'
+        expect(await post(path, payload, 'application/json')).toBeLessThan(500)
+      }),
+      { numRuns: RUNS / 2 },
+    )
+  })
+
+  it('GET /passport/image_code with any id and any query string: never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.boolean(),
+        async (id, raw) => {
+          const query = raw
+            ? encodeURIComponent(id).replaceAll('%3D', '=').replaceAll('%26', '&')
+            : `imageCodeId=${encodeURIComponent(id)}`
+          const response = await fetch(`${server.url}/passport/image_code?${query}`)
+          await response.arrayBuffer()
+          expect(response.status).toBeLessThan(500)
+        },
+      ),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('sent no SMS through the provider at all', async () => {
+    // Production logs are buffered for up to 250 ms.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(server.output()).not.toContain('console provider')
+    expect(await smsKeys()).toEqual([])
+  })
+})

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/test-infra'
+import type { TestDatabase } from '@signup/api/test-infra'
+import { RedisStore } from '@signup/kv/redis-store'
+import { startServer } from './test-server.ts'
+import type { RunningServer } from './test-server.ts'
+
+const prefix = testKeyPrefix('http-limits')
+let database: TestDatabase
+let server: RunningServer
+let redis: RedisStore
+let counter = 0
+const freshMobile = (): string => `1360000${String(++counter).padStart(4, '0')}`
+
+beforeAll(async () => {
+  database = await createTestDatabase('httplimits')
+  server = await startServer({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_PROVIDER: 'console',
+    // Each test names its client through X-Forwarded-For, so the per-IP limits stay apart.
+    TRUST_PROXY: '1',
+    SMS_LIMIT_IP_HOUR: '2',
+    CAPTCHA_LIMIT_IP_MINUTE: '2',
+  })
+  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
+  await redis.ready()
+}, 120_000)
+
+afterAll(async () => {
+  await server?.stop()
+  await redis?.close()
+  await deleteKeysWithPrefix(prefix)
+  await database?.drop()
+})
+
+async function seedCaptcha(): Promise<string> {
+  const id = randomUUID()
+  await redis.set(`ImageCode_${id}`, 'Q7RT', 300)
+  return id
+}
+
+async function legacySend(mobile: string, ip: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${server.url}/passport/sms_code`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...headers },
+    body: JSON.stringify({ mobile, image_code: 'q7rt', image_code_id: await seedCaptcha() }),
+  })
+  return { response, body: (await response.json()) as { errno: number; errmsg: string } }
+}
+
+async function trpcSend(mobile: string, ip: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${server.url}/api/trpc/auth.sendSmsCode`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...headers },
+    body: JSON.stringify({ mobile, imageCode: 'q7rt', imageCodeId: await seedCaptcha() }),
+  })
+  return { response, body: (await response.json()) as Record<string, unknown> }
+}
+
+const retryAfterOf = (response: Response) => Number(response.headers.get('retry-after'))
+
+describe('send limits over HTTP', () => {
+  it('the resend window: legacy 200 REQERR with Retry-After, tRPC 429 with retryAfter', async () => {
+    const mobile = freshMobile()
+    expect((await legacySend(mobile, '198.51.100.1')).body.errno).toBe(0)
+
+    const legacy = await legacySend(mobile, '198.51.100.2')
+    expect(legacy.response.status).toBe(200)
+    expect(legacy.body).toEqual({ errno: 4201, errmsg: '请求过于频繁，请稍后再试' })
+    expect(retryAfterOf(legacy.response)).toBeGreaterThanOrEqual(59)
+    expect(retryAfterOf(legacy.response)).toBeLessThanOrEqual(60)
+
+    const trpc = await trpcSend(mobile, '198.51.100.3')
+    expect(trpc.response.status).toBe(429)
+    expect(trpc.body).toMatchObject({
+      error: { data: { errno: 4201, code: 'TOO_MANY_REQUESTS', field: 'mobile' } },
+    })
+    const data = (trpc.body.error as { data: { retryAfter: number } }).data
+    expect(data.retryAfter).toBeGreaterThanOrEqual(59)
+    expect(retryAfterOf(trpc.response)).toBe(data.retryAfter)
+  })
+
+  it('SMS_LIMIT_IP_HOUR counts one client across both surfaces, with Retry-After', async () => {
+    const ip = '198.51.100.10'
+    expect((await legacySend(freshMobile(), ip)).body.errno).toBe(0)
+    expect((await trpcSend(freshMobile(), ip)).response.status).toBe(200)
+    const legacy = await legacySend(freshMobile(), ip)
+    expect(legacy.body.errno).toBe(4201)
+    expect(retryAfterOf(legacy.response)).toBeGreaterThan(3590)
+    const trpc = await trpcSend(freshMobile(), ip)
+    expect(trpc.response.status).toBe(429)
+    expect(retryAfterOf(trpc.response)).toBeGreaterThan(3590)
+    // Without TRUST_PROXY this would be the socket's address; here each proxy-named client counts.
+    expect((await legacySend(freshMobile(), '198.51.100.11')).body.errno).toBe(0)
+  })
+
+  it('CAPTCHA_LIMIT_IP_MINUTE: the image route answers 429 with Retry-After, tRPC 429 REQERR', async () => {
+    const ip = '198.51.100.20'
+    const image = (id = randomUUID()) =>
+      fetch(`${server.url}/passport/image_code?imageCodeId=${id}`, {
+        headers: { 'x-forwarded-for': ip },
+      })
+    expect((await image()).status).toBe(200)
+    const trpcImage = () =>
+      fetch(`${server.url}/api/trpc/auth.getImageCode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        body: '{}',
+      })
+    expect((await trpcImage()).status).toBe(200)
+    const refused = await image()
+    expect(refused.status).toBe(429)
+    expect(retryAfterOf(refused)).toBeGreaterThanOrEqual(59)
+    expect(await refused.json()).toEqual({ errno: 4201, errmsg: '请求过于频繁，请稍后再试' })
+    const trpcRefused = await trpcImage()
+    expect(trpcRefused.status).toBe(429)
+    expect(await trpcRefused.json()).toMatchObject({ error: { data: { errno: 4201 } } })
+  })
+})
+
+describe('request ids and logs', () => {
+  it('echoes a sane X-Request-Id, replaces any other, and logs it with the request', async () => {
+    const mobile = freshMobile()
+    const sentId = `sent-${randomUUID()}`
+    await legacySend(mobile, '198.51.100.30', { 'x-request-id': sentId })
+    const id = `test-${randomUUID()}`
+    const refused = await trpcSend(mobile, '198.51.100.31', { 'x-request-id': id })
+    expect(refused.response.headers.get('x-request-id')).toBe(id)
+
+    const forged = await fetch(`${server.url}/healthz`, {
+      headers: { 'x-request-id': 'evil"} id with spaces' },
+    })
+    expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    const generated = await fetch(`${server.url}/`, { method: 'HEAD' })
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+
+    // Production logs are buffered for up to 250 ms.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        reqId: id,
+        msg: 'sms send refused by a limit',
+        limit: 'resend',
+        mobile: `${mobile.slice(0, 3)}****${mobile.slice(-4)}`,
+      }),
+    )
+    // The provider's own line (console here) carries the id of the request that sent it.
+    expect(lines).toContainEqual(
+      expect.objectContaining({ reqId: sentId, msg: 'sms code (console provider, not sent)' }),
+    )
+    // Masked mobiles only, and never a code or a captcha answer.
+    const output = server.output()
+    expect(output).not.toContain(mobile)
+    expect(output).not.toMatch(/"code":"\d{6}"/)
+    expect(output.toLowerCase()).not.toContain('q7rt')
+  })
+})

@@ -1,0 +1,254 @@
+import { Writable } from 'node:stream'
+import { TRPCError } from '@trpc/server'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RET } from '@signup/auth/ret'
+import { sendLimitKeys } from '@signup/auth/send-limiter'
+import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
+import { createTestCookie } from '@signup/auth/test-services'
+import { refusalOf } from '@signup/auth/trpc'
+import { RedisStore } from '@signup/kv/redis-store'
+import { createRecordingSender } from '@signup/sms/recording-sender'
+import { loadEnv } from './env.ts'
+import { createCaller, createContextInner } from './root.ts'
+import { createAppServices } from './services.ts'
+import type { AppServices } from './services.ts'
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from './test-infra.ts'
+import type { TestDatabase } from './test-infra.ts'
+
+// Two server instances (two sets of services, two Redis connections) over one Redis prefix.
+const prefix = testKeyPrefix('limits')
+const GLOBAL_LIMIT = 10_000
+const sms = createRecordingSender()
+const logLines: Record<string, unknown>[] = []
+const logger = pino(
+  { level: 'info', base: undefined },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        logLines.push(JSON.parse(line) as Record<string, unknown>)
+      }
+      done()
+    },
+  }),
+)
+let database: TestDatabase
+let instances: [AppServices, AppServices]
+let redis: RedisStore
+let captchas = 0
+let mobiles = 0
+// Each test uses its own number range, so the per-range limit only bites where it is tested.
+const freshMobile = (range = '1350000'): string => `${range}${String(++mobiles).padStart(4, '0')}`
+
+interface Outcome {
+  errno: number
+  retryAfter?: number
+}
+
+async function send(instance: 0 | 1, mobile: string, clientIp: string | null): Promise<Outcome> {
+  const imageCodeId = `limits-${++captchas}-0000`
+  await redis.set(captchaKey(imageCodeId), 'K7PX', 300)
+  const caller = createCaller(
+    createContextInner({ services: instances[instance], clientIp, session: createTestCookie() }),
+  )
+  try {
+    await caller.auth.sendSmsCode({ mobile, imageCode: 'k7px', imageCodeId })
+    return { errno: RET.OK }
+  } catch (error) {
+    if (!(error instanceof TRPCError)) throw error
+    const { errno, retryAfter } = refusalOf(error)
+    return retryAfter === undefined ? { errno } : { errno, retryAfter }
+  }
+}
+
+/** Ends a limit's window now, as the clock would: the next send starts a new one. */
+async function endWindow(key: string): Promise<void> {
+  await redis.del(key)
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('limits')
+  const env = loadEnv({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_LIMIT_MOBILE_HOUR: '3',
+    SMS_LIMIT_MOBILE_DAY: '4',
+    SMS_LIMIT_IP_HOUR: '4',
+    SMS_LIMIT_PREFIX_HOUR: '5',
+    SMS_LIMIT_GLOBAL_HOUR: String(GLOBAL_LIMIT),
+    CAPTCHA_LIMIT_IP_MINUTE: '3',
+    SMS_TEST_NUMBERS: '13800000000:123456',
+  })
+  instances = [
+    await createAppServices(env, logger, { sms }),
+    await createAppServices(env, logger, { sms }),
+  ]
+  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
+  await redis.ready()
+})
+
+afterAll(async () => {
+  await Promise.all(instances.map((instance) => instance.close()))
+  await redis.close()
+  await deleteKeysWithPrefix(prefix)
+  await database.drop()
+})
+
+describe('send limits on real Redis, shared by two server instances', () => {
+  it('the resend window holds across instances, with retryAfter, and ends with its key', async () => {
+    const mobile = freshMobile('1350001')
+    expect(await send(0, mobile, '10.0.0.1')).toEqual({ errno: RET.OK })
+    const refused = await send(1, mobile, '10.0.0.2')
+    expect(refused.errno).toBe(RET.REQERR)
+    expect(refused.retryAfter).toBeGreaterThanOrEqual(59)
+    expect(refused.retryAfter).toBeLessThanOrEqual(60)
+    expect(await redis.pttl(resendKey(mobile))).toBeGreaterThan(58_000)
+    await endWindow(resendKey(mobile))
+    expect(await send(1, mobile, '10.0.0.2')).toEqual({ errno: RET.OK })
+  })
+
+  it('SMS_LIMIT_MOBILE_HOUR and SMS_LIMIT_MOBILE_DAY across instances, each with its reset', async () => {
+    const mobile = freshMobile('1350002')
+    for (let i = 0; i < 3; i++) {
+      expect((await send((i % 2) as 0 | 1, mobile, `10.0.1.${i}`)).errno).toBe(RET.OK)
+      await endWindow(resendKey(mobile))
+    }
+    const hourly = await send(0, mobile, '10.0.1.9')
+    expect(hourly.errno).toBe(RET.REQERR)
+    expect(hourly.retryAfter).toBeGreaterThan(3590)
+    expect(hourly.retryAfter).toBeLessThanOrEqual(3600)
+    expect(await redis.get(sendLimitKeys.mobileHour(mobile))).toBe('3')
+
+    await endWindow(sendLimitKeys.mobileHour(mobile))
+    expect((await send(1, mobile, '10.0.1.10')).errno).toBe(RET.OK)
+    await endWindow(resendKey(mobile))
+    const daily = await send(0, mobile, '10.0.1.11')
+    expect(daily.errno).toBe(RET.REQERR)
+    expect(daily.retryAfter).toBeGreaterThan(86_390)
+    expect(await redis.get(sendLimitKeys.mobileDay(mobile))).toBe('4')
+
+    await endWindow(sendLimitKeys.mobileDay(mobile))
+    expect((await send(0, mobile, '10.0.1.12')).errno).toBe(RET.OK)
+  })
+
+  it('SMS_LIMIT_IP_HOUR holds across instances and groups an IPv6 /64', async () => {
+    const ip = (i: number) => `2001:db8:77:1::${i.toString(16)}`
+    for (let i = 1; i <= 4; i++) {
+      expect((await send((i % 2) as 0 | 1, freshMobile('1350003'), ip(i))).errno).toBe(RET.OK)
+    }
+    const refused = await send(0, freshMobile('1350004'), ip(99))
+    expect(refused.errno).toBe(RET.REQERR)
+    expect(refused.retryAfter).toBeGreaterThan(3590)
+    expect(await redis.get(sendLimitKeys.ipHour('2001:db8:77:1::/64'))).toBe('4')
+    expect((await send(1, freshMobile('1350004'), '2001:db8:77:2::1')).errno).toBe(RET.OK)
+    await endWindow(sendLimitKeys.ipHour('2001:db8:77:1::/64'))
+    expect((await send(1, freshMobile('1350004'), ip(5))).errno).toBe(RET.OK)
+  })
+
+  it('SMS_LIMIT_PREFIX_HOUR: a number range across instances and client IPs', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await send((i % 2) as 0 | 1, freshMobile('1350005'), `10.0.5.${i}`)).errno).toBe(
+        RET.OK,
+      )
+    }
+    const refused = await send(1, freshMobile('1350005'), '10.0.5.99')
+    expect(refused.errno).toBe(RET.REQERR)
+    expect(refused.retryAfter).toBeGreaterThan(3590)
+    await endWindow(sendLimitKeys.prefixHour('1350005'))
+    expect((await send(0, freshMobile('1350005'), '10.0.5.100')).errno).toBe(RET.OK)
+  })
+
+  it('concurrent sends on both instances never pass a limit: exactly 4 of 20 from one IP', async () => {
+    const sentBefore = sms.sent.length
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        send((i % 2) as 0 | 1, freshMobile(`13600${String(10 + i)}`), '192.0.2.55'),
+      ),
+    )
+    expect(outcomes.filter((outcome) => outcome.errno === RET.OK)).toHaveLength(4)
+    expect(outcomes.filter((outcome) => outcome.errno === RET.REQERR)).toHaveLength(16)
+    expect(sms.sent.length - sentBefore).toBe(4)
+    expect(await redis.get(sendLimitKeys.ipHour('192.0.2.55'))).toBe('4')
+  })
+
+  it('SMS_LIMIT_GLOBAL_HOUR pauses every send on both instances, with an alert, until reset', async () => {
+    const key = sendLimitKeys.globalHour()
+    const used = Number((await redis.get(key)) ?? '0')
+    // Stand in for a busy hour: the budget is two sends short of its end.
+    await redis.redis.set(key, String(GLOBAL_LIMIT - 2), 'KEEPTTL')
+    logLines.length = 0
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        send((i % 2) as 0 | 1, freshMobile(`13700${String(10 + i)}`), `10.0.6.${i}`),
+      ),
+    )
+    expect(outcomes.filter((outcome) => outcome.errno === RET.OK)).toHaveLength(2)
+    const refused = outcomes.filter((outcome) => outcome.errno === RET.REQERR)
+    expect(refused).toHaveLength(4)
+    expect(refused[0]?.retryAfter).toBeGreaterThan(0)
+    const alerts = logLines.filter((line) => line.alert === 'sms-global-budget')
+    // One alert per instance at most, not one per refused send.
+    expect(alerts.length).toBeGreaterThanOrEqual(1)
+    expect(alerts.length).toBeLessThanOrEqual(2)
+    expect(alerts[0]).toMatchObject({ level: 50, limit: GLOBAL_LIMIT })
+    await redis.redis.set(key, String(used + 2), 'KEEPTTL')
+    expect((await send(0, freshMobile('1350007'), '10.0.6.99')).errno).toBe(RET.OK)
+  })
+
+  it('a provider failure gives back what the send took, on every counter', async () => {
+    const mobile = freshMobile('1350008')
+    const before = await redis.get(sendLimitKeys.globalHour())
+    sms.failNext()
+    expect((await send(1, mobile, '10.0.8.1')).errno).toBe(RET.THIRDERR)
+    expect(await redis.get(smsCodeKey(mobile))).toBeNull()
+    for (const key of [
+      resendKey(mobile),
+      sendLimitKeys.mobileHour(mobile),
+      sendLimitKeys.mobileDay(mobile),
+      sendLimitKeys.prefixHour('1350008'),
+      sendLimitKeys.ipHour('10.0.8.1'),
+    ]) {
+      expect(await redis.get(key)).toBeNull()
+    }
+    expect(await redis.get(sendLimitKeys.globalHour())).toBe(before)
+  })
+
+  it('test numbers skip the provider and the per-mobile limits, not the per-IP one', async () => {
+    const sentBefore = sms.sent.length
+    for (let i = 0; i < 4; i++) {
+      expect((await send((i % 2) as 0 | 1, '13800000000', '10.0.9.1')).errno).toBe(RET.OK)
+    }
+    expect(await redis.get(smsCodeKey('13800000000'))).toBe('123456')
+    expect(sms.sent.length).toBe(sentBefore)
+    expect((await send(0, '13800000000', '10.0.9.1')).errno).toBe(RET.REQERR)
+    expect((await send(1, '13800000000', '10.0.9.2')).errno).toBe(RET.OK)
+  })
+
+  it('CAPTCHA_LIMIT_IP_MINUTE across instances, with retryAfter and reset', async () => {
+    const caller = (instance: 0 | 1) =>
+      createCaller(
+        createContextInner({
+          services: instances[instance],
+          clientIp: '10.0.10.1',
+          session: createTestCookie(),
+        }),
+      )
+    for (let i = 0; i < 3; i++) await caller((i % 2) as 0 | 1).auth.getImageCode()
+    const error = await caller(1)
+      .auth.getImageCode()
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(TRPCError)
+    const refusal = refusalOf(error as TRPCError)
+    expect(refusal.errno).toBe(RET.REQERR)
+    expect(refusal.retryAfter).toBeGreaterThanOrEqual(59)
+    await endWindow(sendLimitKeys.captchaIpMinute('10.0.10.1'))
+    expect((await caller(0).auth.getImageCode()).imageCodeId).toBeTruthy()
+  })
+})

@@ -1,0 +1,42 @@
+import type { FetchLike } from './client.ts'
+
+/** The body of `GET /healthz`: `ok` or `down` for each store, and the names of those down. */
+export interface HealthReport {
+  status: 'ok' | 'down'
+  postgres: 'ok' | 'down'
+  redis: 'ok' | 'down'
+  down: string[]
+}
+
+export interface Health {
+  /** True on 200: every store answered. */
+  ok: boolean
+  httpStatus: number
+  report: HealthReport
+}
+
+/**
+ * Asks a server's `/healthz`. Answers for 200 and 503 alike (503 is the server saying what is
+ * down); throws when there is no answer or the answer is not a health report.
+ */
+export async function getHealth(options: { url: string; fetch?: FetchLike }): Promise<Health> {
+  const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const response = await fetch(`${options.url.replace(/\/+$/, '')}/healthz`, {
+    headers: { accept: 'application/json' },
+  })
+  const body: unknown = await response.json().catch(() => null)
+  if (!isHealthReport(body)) {
+    throw new Error(`${response.status} from /healthz is not a health report`)
+  }
+  return {
+    ok: response.status === 200 && body.status === 'ok',
+    httpStatus: response.status,
+    report: body,
+  }
+}
+
+function isHealthReport(body: unknown): body is HealthReport {
+  if (typeof body !== 'object' || body === null) return false
+  const { status } = body as Record<string, unknown>
+  return status === 'ok' || status === 'down'
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RateLimiter, WindowCounter } from './rate-limiter.ts'
+
+export interface LimiterUnderTest {
+  limiter: RateLimiter
+  /** A counter's count and milliseconds left, read beside the limiter. */
+  peek(key: string): Promise<{ count: number; ttlMs: number } | null>
+  close(): Promise<void>
+}
+
+/**
+ * The behaviour every RateLimiter must have. Runs on the in-process limiter and on real Redis, so
+ * the dev default cannot drift from production.
+ */
+export function describeRateLimiterContract(
+  name: string,
+  open: () => Promise<LimiterUnderTest>,
+): void {
+  describe(`RateLimiter contract: ${name}`, () => {
+    let subject: LimiterUnderTest
+    const ns = `limiter-contract:${randomUUID()}:`
+    const counter = (
+      suffix: string,
+      limit: number,
+      windowSeconds = 60,
+      tag = suffix,
+    ): WindowCounter => ({ name: suffix, key: `${ns}${suffix}:{${tag}}`, limit, windowSeconds })
+
+    beforeAll(async () => {
+      subject = await open()
+    })
+    afterAll(async () => {
+      await subject.close()
+    })
+
+    it('counts a hit on every counter, with the window starting at the first hit', async () => {
+      const a = counter('count-a', 3)
+      const b = counter('count-b', 3, 120)
+      expect(await subject.limiter.take([[a, b]])).toBeNull()
+      expect(await subject.limiter.take([[a, b]])).toBeNull()
+      expect(await subject.peek(a.key)).toMatchObject({ count: 2 })
+      expect((await subject.peek(a.key))?.ttlMs).toBeGreaterThan(59_000)
+      expect((await subject.peek(b.key))?.ttlMs).toBeGreaterThan(119_000)
+    })
+
+    it('refuses at the limit with the ms left, and a refusal counts nothing', async () => {
+      const a = counter('limit-a', 2, 60)
+      const b = counter('limit-b', 10, 60)
+      expect(await subject.limiter.take([[a, b]])).toBeNull()
+      expect(await subject.limiter.take([[a, b]])).toBeNull()
+      const refusal = await subject.limiter.take([[a, b]])
+      expect(refusal?.name).toBe('limit-a')
+      expect(refusal?.retryAfterMs).toBeGreaterThan(59_000)
+      expect(refusal?.retryAfterMs).toBeLessThanOrEqual(60_000)
+      expect(await subject.peek(a.key)).toMatchObject({ count: 2 })
+      expect(await subject.peek(b.key)).toMatchObject({ count: 2 })
+    })
+
+    it('names the refusing counter whose window ends last', async () => {
+      const short = counter('last-short', 1, 60, 'last')
+      const long = counter('last-long', 1, 3600, 'last')
+      expect(await subject.limiter.take([[short, long]])).toBeNull()
+      const refusal = await subject.limiter.take([[short, long]])
+      expect(refusal?.name).toBe('last-long')
+      expect(refusal?.retryAfterMs).toBeGreaterThan(3_599_000)
+    })
+
+    it('is all or nothing across groups: a refusing group leaves the others uncounted', async () => {
+      const free = counter('groups-free', 10)
+      const full = counter('groups-full', 1)
+      const alsoFree = counter('groups-also-free', 10)
+      expect(await subject.limiter.take([[full]])).toBeNull()
+      const refusal = await subject.limiter.take([[free], [full], [alsoFree]])
+      expect(refusal?.name).toBe('groups-full')
+      expect(await subject.peek(free.key)).toBeNull()
+      expect(await subject.peek(alsoFree.key)).toBeNull()
+      expect(await subject.peek(full.key)).toMatchObject({ count: 1 })
+    })
+
+    it('a limit of 0 always refuses', async () => {
+      const closed = counter('closed', 0)
+      expect((await subject.limiter.take([[closed]]))?.name).toBe('closed')
+    })
+
+    it('giveBack returns one hit, and a counter at one is removed', async () => {
+      const a = counter('give-a', 2)
+      const b = counter('give-b', 2)
+      await subject.limiter.take([[a], [b]])
+      await subject.limiter.take([[a]])
+      await subject.limiter.giveBack([[a], [b]])
+      expect(await subject.peek(a.key)).toMatchObject({ count: 1 })
+      expect(await subject.peek(b.key)).toBeNull()
+      // Nothing to give back is no error and creates nothing.
+      await subject.limiter.giveBack([[b]])
+      expect(await subject.peek(b.key)).toBeNull()
+      expect(await subject.limiter.take([[a]])).toBeNull()
+    })
+
+    it('admits exactly the limit among many concurrent takes', async () => {
+      const a = counter('race', 5)
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => subject.limiter.take([[a], [counter('race-other', 100)]])),
+      )
+      expect(results.filter((result) => result === null)).toHaveLength(5)
+      expect(await subject.peek(a.key)).toMatchObject({ count: 5 })
+      expect(await subject.peek(`${ns}race-other:{race-other}`)).toMatchObject({ count: 5 })
+    })
+
+    it('a window that ended starts again', async () => {
+      const a = counter('reset', 1, 1)
+      expect(await subject.limiter.take([[a]])).toBeNull()
+      expect((await subject.limiter.take([[a]]))?.retryAfterMs).toBeLessThanOrEqual(1_000)
+      await new Promise((resolve) => setTimeout(resolve, 1_100))
+      expect(await subject.limiter.take([[a]])).toBeNull()
+    })
+
+    it('refuses a bad limit or window, counting nothing', async () => {
+      const good = counter('bad-good', 5)
+      await expect(
+        subject.limiter.take([[good, { ...counter('bad', 1), windowSeconds: 0 }]]),
+      ).rejects.toThrow(RangeError)
+      await expect(subject.limiter.take([[{ ...counter('bad', 1), limit: 1.5 }]])).rejects.toThrow(
+        RangeError,
+      )
+      expect(await subject.peek(good.key)).toBeNull()
+    })
+  })
+}

@@ -1,0 +1,53 @@
+/**
+ * Fixed-window counters checked and counted in one atomic step per group. A group is a set of
+ * counters that share a Redis Cluster hash tag; either every counter of every group counts the
+ * hit, or none does (a group that took is given back when another refused).
+ * Implemented over Redis (one Lua script per group) and in process (the dev default); one contract
+ * suite (limiter-contract.ts) runs on both.
+ */
+export interface WindowCounter {
+  /** Names the limit in a refusal (e.g. `mobile-hour`). */
+  name: string
+  key: string
+  /** Hits allowed per window. */
+  limit: number
+  /** The window starts at the first hit and lasts this long. */
+  windowSeconds: number
+}
+
+export interface LimitRefusal {
+  /** The counter that refused (the one freeing up last when several did). */
+  name: string
+  /** Milliseconds until that counter's window ends. */
+  retryAfterMs: number
+}
+
+export interface RateLimiter {
+  /** Counts one hit on every counter, or on none when one is at its limit: null when counted. */
+  take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null>
+  /** Gives back a hit counted by take (a counter falling to zero is removed). */
+  giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void>
+}
+
+/** Checked once here so both implementations refuse the same calls. */
+export function checkCounters(groups: readonly (readonly WindowCounter[])[]): void {
+  for (const group of groups) {
+    for (const counter of group) {
+      if (!Number.isInteger(counter.limit) || counter.limit < 0) {
+        throw new RangeError(`limit of ${counter.name} must be an integer >= 0`)
+      }
+      if (!Number.isInteger(counter.windowSeconds) || counter.windowSeconds <= 0) {
+        throw new RangeError(`windowSeconds of ${counter.name} must be a positive integer`)
+      }
+    }
+  }
+}
+
+/** Of several refusals, the one that frees up last: only then can a retry succeed. */
+export function latestRefusal(refusals: readonly (LimitRefusal | null)[]): LimitRefusal | null {
+  let latest: LimitRefusal | null = null
+  for (const refusal of refusals) {
+    if (refusal && (!latest || refusal.retryAfterMs > latest.retryAfterMs)) latest = refusal
+  }
+  return latest
+}

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis'
+import { checkCounters, latestRefusal } from './rate-limiter.ts'
+import type { LimitRefusal, RateLimiter, WindowCounter } from './rate-limiter.ts'
+import { StoreUnavailableError } from './store.ts'
+
+/**
+ * One group's check-and-count. KEYS are the counters, ARGV their limit and window in pairs.
+ * Answers 0 when every counter counted the hit, else {index, ms left} of the counter among those
+ * at their limit whose window ends last; then nothing is counted.
+ */
+const TAKE_LUA = `
+local worst, worstTtl = 0, -1
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then ttl = tonumber(ARGV[2 * i]) * 1000 end
+    if ttl > worstTtl then worst, worstTtl = i, ttl end
+  end
+end
+if worst > 0 then return {worst, worstTtl} end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+end
+return 0`
+
+/** Gives one hit back on each counter; a counter at 1 is removed rather than left at 0. */
+const GIVE_BACK_LUA = `
+for _, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count > 1 then redis.call('DECR', key) elseif count == 1 then redis.call('DEL', key) end
+end
+return 0`
+
+interface LimiterScripts {
+  limiterTake(...keysThenArgs: (string | number)[]): Promise<0 | [number, number]>
+  limiterGiveBack(...keyCountThenKeys: (string | number)[]): Promise<number>
+}
+
+/**
+ * Rate limits over the store's ioredis connection (so its key prefix applies). Each group is one
+ * EVALSHA; the groups of a take are issued in the same tick, so auto-pipelining sends them in one
+ * write and a take costs one round trip whatever the number of groups. Groups may live on
+ * different Redis Cluster slots: a group that counted is given back when another refused.
+ */
+export class RedisLimiter implements RateLimiter {
+  readonly #redis: Redis
+
+  constructor(redis: Redis) {
+    this.#redis = redis
+    redis.defineCommand('limiterTake', { lua: TAKE_LUA })
+    redis.defineCommand('limiterGiveBack', { lua: GIVE_BACK_LUA })
+  }
+
+  get #scripts(): LimiterScripts {
+    return this.#redis as unknown as LimiterScripts
+  }
+
+  #takeGroup(group: readonly WindowCounter[]): Promise<LimitRefusal | null> {
+    const args = group.flatMap((counter) => [counter.limit, counter.windowSeconds])
+    const keys = group.map((counter) => counter.key)
+    // Without numberOfKeys in defineCommand, ioredis takes the key count as first argument.
+    return this.#scripts.limiterTake(keys.length, ...keys, ...args).then((answer) => {
+      if (answer === 0) return null
+      const [index, ttl] = answer
+      return { name: group[index - 1]?.name ?? 'unknown', retryAfterMs: ttl }
+    })
+  }
+
+  async take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
+    checkCounters(groups)
+    const present = groups.filter((group) => group.length > 0)
+    const settled = await Promise.allSettled(present.map((group) => this.#takeGroup(group)))
+    const counted = present.filter((_, i) => {
+      const outcome = settled[i]
+      return outcome?.status === 'fulfilled' && outcome.value === null
+    })
+    const failure = settled.find((outcome) => outcome.status === 'rejected')
+    const refusal = latestRefusal(
+      settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : null)),
+    )
+    if (!failure && !refusal) return null
+    // All or nothing across groups: what one group counted is returned when another did not. A
+    // give-back that fails leaves those limits stricter until their windows end, never looser.
+    if (counted.length > 0) await this.giveBack(counted).catch(() => undefined)
+    if (failure) {
+      const reason = failure.reason as Error
+      throw new StoreUnavailableError(`Redis limiter failed: ${reason.message}`, { cause: reason })
+    }
+    return refusal
+  }
+
+  async giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void> {
+    try {
+      await Promise.all(
+        groups
+          .filter((group) => group.length > 0)
+          .map((group) =>
+            this.#scripts.limiterGiveBack(group.length, ...group.map((counter) => counter.key)),
+          ),
+      )
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis limiter failed: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+  }
+}
