@@ -1,3 +1,4 @@
+import { ExpiringMap } from './expiring-map.ts'
 import { checkCounters, latestRefusal } from './rate-limiter.ts'
 import type { LimitRefusal, RateLimiter, WindowCounter } from './rate-limiter.ts'
 
@@ -11,30 +12,18 @@ interface Window {
  * completion on the single JavaScript thread; not shared between processes.
  */
 export class MemoryLimiter implements RateLimiter {
-  readonly #windows = new Map<string, Window>()
-  readonly #now: () => number
-  readonly #sweeper: NodeJS.Timeout
+  readonly #windows: ExpiringMap<Window>
 
   constructor(options: { now?: () => number; sweepIntervalMs?: number } = {}) {
-    this.#now = options.now ?? Date.now
-    // Ended windows are dropped lazily; the sweep bounds memory for keys never hit again.
-    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 30_000)
-    this.#sweeper.unref()
+    this.#windows = new ExpiringMap<Window>(options)
   }
 
   #live(key: string): Window | undefined {
-    const window = this.#windows.get(key)
-    if (window && window.expiresAt <= this.#now()) {
-      this.#windows.delete(key)
-      return undefined
-    }
-    return window
+    return this.#windows.live(key)
   }
 
-  #sweep(): void {
-    const now = this.#now()
-    for (const [key, window] of this.#windows)
-      if (window.expiresAt <= now) this.#windows.delete(key)
+  #now(): number {
+    return this.#windows.now()
   }
 
   take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
@@ -88,8 +77,7 @@ export class MemoryLimiter implements RateLimiter {
   }
 
   close(): Promise<void> {
-    clearInterval(this.#sweeper)
-    this.#windows.clear()
+    this.#windows.close()
     return Promise.resolve()
   }
 }

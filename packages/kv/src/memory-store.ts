@@ -1,3 +1,4 @@
+import { ExpiringMap } from './expiring-map.ts'
 import type { KeyValueStore } from './store.ts'
 
 interface Entry {
@@ -7,33 +8,22 @@ interface Entry {
 
 /**
  * The in-process dev default when REDIS_URL is unset: same semantics as the Redis store (TTL,
- * atomic get-and-delete, set-if-absent, counters, compare-and-delete). Atomic because each method runs to completion on the
- * single JavaScript thread before another starts. Not shared between processes.
+ * atomic get-and-delete, set-if-absent, counters, compare-and-delete). Atomic because each method
+ * runs to completion on the single JavaScript thread before another starts. Not shared between processes.
  */
 export class MemoryStore implements KeyValueStore {
-  readonly #entries = new Map<string, Entry>()
-  readonly #now: () => number
-  readonly #sweeper: NodeJS.Timeout
+  readonly #entries: ExpiringMap<Entry>
 
   constructor(options: { now?: () => number; sweepIntervalMs?: number } = {}) {
-    this.#now = options.now ?? Date.now
-    // Expired keys are dropped lazily on read; the sweep bounds memory for keys never read again.
-    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 30_000)
-    this.#sweeper.unref()
+    this.#entries = new ExpiringMap<Entry>(options)
   }
 
   #live(key: string): Entry | undefined {
-    const entry = this.#entries.get(key)
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#entries.delete(key)
-      return undefined
-    }
-    return entry
+    return this.#entries.live(key)
   }
 
-  #sweep(): void {
-    const now = this.#now()
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key)
+  #now(): number {
+    return this.#entries.now()
   }
 
   getDel(key: string): Promise<string | null> {
@@ -100,8 +90,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   close(): Promise<void> {
-    clearInterval(this.#sweeper)
-    this.#entries.clear()
+    this.#entries.close()
     return Promise.resolve()
   }
 }
