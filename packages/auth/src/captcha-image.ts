@@ -99,7 +99,7 @@ export function renderCaptchaPng(text: string): Buffer {
   const margin = 10
   const cell = (W - 2 * margin) / chars.length
   for (const [i, char] of chars.entries()) {
-    const colour = randomColour(0.3)
+    const colour = darkColour()
     setLayer(LAYER.glyph + i, colour, background)
     glyphColours[i] = colour
     const x = Math.round(margin + cell * (i + 0.5) + jitter(2))
@@ -255,6 +255,23 @@ function setColour(index: number, colour: Rgb, base: Rgb, level: number): void {
 
 function randomColour(lightness: number): Rgb {
   return hslToRgb(Math.random() * 360, 0.75, lightness)
+}
+
+/** A glyph colour of any hue, darkened until it stands out on the pale background (yellows and
+ * greens at the same HSL lightness are much brighter to the eye than blues). */
+function darkColour(): Rgb {
+  const hue = Math.random() * 360
+  let lightness = 0.3
+  let colour = hslToRgb(hue, 0.75, lightness)
+  while (luma(colour) > 90 && lightness > 0.1) {
+    lightness -= 0.03
+    colour = hslToRgb(hue, 0.75, lightness)
+  }
+  return colour
+}
+
+function luma(colour: Rgb): number {
+  return 0.3 * (colour[0] ?? 0) + 0.59 * (colour[1] ?? 0) + 0.11 * (colour[2] ?? 0)
 }
 
 function hslToRgb(hue: number, saturation: number, lightness: number): Rgb {
