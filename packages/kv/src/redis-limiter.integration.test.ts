@@ -20,10 +20,16 @@ describeRateLimiterContract('RedisLimiter on real Redis', async () => {
       return count === null ? null : { count: Number(count), ttlMs: (await store.pttl(key)) ?? -1 }
     },
     close: async () => {
-      const keys = await store.redis.keys(`${prefix}*`)
-      // KEYS answers full names; DEL through the store would prefix them again.
-      if (keys.length > 0) await store.redis.call('DEL', ...keys)
       await store.close()
+      // A client without the prefix: ioredis would put the prefix on KEYS' answers a second time.
+      const raw = new RedisStore({ url: REDIS_URL })
+      try {
+        await raw.ready()
+        const keys = await raw.redis.keys(`${prefix}*`)
+        if (keys.length > 0) await raw.del(...keys)
+      } finally {
+        await raw.close()
+      }
     },
   }
 })
