@@ -1,7 +1,8 @@
 // `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
 // and latency for POST /passport/sms_code and GET /passport/image_code.
-import autocannon from 'autocannon'
+import type autocannon from 'autocannon'
 import type { Result } from 'autocannon'
+import { runLoad, seedCaptchas } from './load.ts'
 import { Redis } from 'ioredis'
 import {
   createTestDatabase,
@@ -20,18 +21,6 @@ const WARMUP = 3
 const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 200_000)
 const WIDE_OPEN = '1000000000'
 
-async function seedCaptchas(prefix: string, count: number): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix })
-  for (let start = 0; start < count; start += 10_000) {
-    const pipeline = redis.pipeline()
-    for (let i = start; i < Math.min(count, start + 10_000); i++) {
-      pipeline.set(`ImageCode_bench-${i}`, 'ABCD', 'EX', 600)
-    }
-    await pipeline.exec()
-  }
-  redis.disconnect()
-}
-
 async function countKeys(prefix: string, pattern: string): Promise<number> {
   const redis = new Redis(TEST_REDIS_URL)
   let count = 0
@@ -43,16 +32,6 @@ async function countKeys(prefix: string, pattern: string): Promise<number> {
   } while (cursor !== '0')
   redis.disconnect()
   return count
-}
-
-function run(options: autocannon.Options): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(options, (error: unknown, result) =>
-      error
-        ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
-        : resolve(result),
-    )
-  })
 }
 
 function report(label: string, unit: string, result: Result, extra = ''): void {
@@ -91,7 +70,7 @@ async function main(): Promise<void> {
     )
     if (process.env.BENCH_ONLY === 'page') return await reportPage(server.url)
     if (process.env.BENCH_ONLY === 'soak') return await runSoak(database.url, CONNECTIONS)
-    await seedCaptchas(prefix, CAPTCHA_POOL)
+    await seedCaptchas(prefix, 'bench', CAPTCHA_POOL, 600)
     console.log(
       `production server at ${server.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
         `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
@@ -117,7 +96,7 @@ async function main(): Promise<void> {
       },
     })
 
-    await run({
+    await runLoad({
       url: server.url,
       connections: CONNECTIONS,
       duration: WARMUP,
@@ -126,7 +105,7 @@ async function main(): Promise<void> {
     // Success is counted in Redis afterwards (one SMS_<mobile> per sent code), which keeps the
     // load generator from parsing every body and is a stricter check than the answer alone.
     const storedBefore = await countKeys(prefix, 'SMS_*')
-    const sms = await run({
+    const sms = await runLoad({
       url: server.url,
       connections: CONNECTIONS,
       duration: DURATION,
@@ -151,13 +130,13 @@ async function main(): Promise<void> {
         path: `/passport/image_code?imageCodeId=bench-img-${image++}`,
       }),
     }
-    await run({
+    await runLoad({
       url: server.url,
       connections: CONNECTIONS,
       duration: WARMUP,
       requests: [imageRequest],
     })
-    const images = await run({
+    const images = await runLoad({
       url: server.url,
       connections: CONNECTIONS,
       duration: DURATION,

@@ -2,9 +2,8 @@
 // The soak run of `pnpm bench`: 60 s of good sends mixed with abusive requests against a server
 // with the production limits, reporting throughput, p99, the 5xx count and the server's memory.
 import { readFileSync } from 'node:fs'
-import autocannon from 'autocannon'
-import type { Result } from 'autocannon'
-import { Redis } from 'ioredis'
+import type autocannon from 'autocannon'
+import { runLoad, seedCaptchas } from './load.ts'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/test-infra'
 import { startServer } from '@signup/web/test-server'
 import type { RunningServer } from '@signup/web/test-server'
@@ -19,30 +18,8 @@ function rssMiB(pid: number | undefined): number {
   return kib / 1024
 }
 
-async function seedCaptchas(prefix: string, count: number): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix })
-  for (let start = 0; start < count; start += 10_000) {
-    const pipeline = redis.pipeline()
-    for (let i = start; i < Math.min(count, start + 10_000); i++) {
-      pipeline.set(`ImageCode_soak-${i}`, 'ABCD', 'EX', 900)
-    }
-    await pipeline.exec()
-  }
-  redis.disconnect()
-}
-
 /** A distinct IPv4 address per number, for clients that each send once. */
 const ipOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
-
-function run(options: autocannon.Options): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(options, (error: unknown, result) =>
-      error
-        ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
-        : resolve(result),
-    )
-  })
-}
 
 export async function runSoak(databaseUrl: string, connections: number): Promise<void> {
   const prefix = testKeyPrefix('soak')
@@ -64,7 +41,7 @@ export async function runSoak(databaseUrl: string, connections: number): Promise
       { keepOutput: false },
     )
     const pool = Math.max(50_000, SOAK_SECONDS * 3_000)
-    await seedCaptchas(prefix, pool)
+    await seedCaptchas(prefix, 'soak', pool, 900)
     let next = 0
     let captcha = 0
     const json = { 'content-type': 'application/json' }
@@ -123,13 +100,13 @@ export async function runSoak(databaseUrl: string, connections: number): Promise
       },
     }
 
-    await run({ url: server.url, connections, duration: 5, requests: [request] })
+    await runLoad({ url: server.url, connections, duration: 5, requests: [request] })
     const pid = server.process.pid
     const before = rssMiB(pid)
     // Sampled through the run: a leak climbs steadily, a heap settling in levels off.
     const samples: number[] = []
     const sampler = setInterval(() => samples.push(rssMiB(pid)), 10_000)
-    const result = await run({
+    const result = await runLoad({
       url: server.url,
       connections,
       duration: SOAK_SECONDS,

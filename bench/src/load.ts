@@ -1,0 +1,33 @@
+import autocannon from 'autocannon'
+import type { Result } from 'autocannon'
+import { Redis } from 'ioredis'
+import { TEST_REDIS_URL } from '@signup/api/test-infra'
+
+/** Stores `count` captchas `ImageCode_<idPrefix>-<i>` = ABCD under the key prefix, in pipelines. */
+export async function seedCaptchas(
+  prefix: string,
+  idPrefix: string,
+  count: number,
+  ttlSeconds: number,
+): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix })
+  for (let start = 0; start < count; start += 10_000) {
+    const pipeline = redis.pipeline()
+    for (let i = start; i < Math.min(count, start + 10_000); i++) {
+      pipeline.set(`ImageCode_${idPrefix}-${i}`, 'ABCD', 'EX', ttlSeconds)
+    }
+    await pipeline.exec()
+  }
+  redis.disconnect()
+}
+
+/** One autocannon run, as a promise. */
+export function runLoad(options: autocannon.Options): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error: unknown, result) =>
+      error
+        ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+        : resolve(result),
+    )
+  })
+}
