@@ -94,7 +94,7 @@ export async function createAppServices(
   const auth = createAuthServices({
     kv,
     limiter,
-    users: createUserDirectory(db.prisma),
+    users: createUserDirectory(db),
     sms,
     logger,
     config: {

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import { PrismaClient } from './generated/prisma/client.ts'
 
 export type { PrismaClient }
@@ -15,6 +16,11 @@ export interface CreateDbOptions {
 /** One Prisma client over a pg pool, plus the health check and shutdown a server needs. */
 export interface Db {
   prisma: PrismaClient
+  /**
+   * The pg pool Prisma's adapter runs on, for the one statement on the send path that is written
+   * as SQL (decision record 012). Everything else goes through `prisma`.
+   */
+  pool: pg.Pool
   /** Resolves when the database answers `SELECT 1`, rejects otherwise. */
   ping(): Promise<void>
   /** Disconnects Prisma and ends the pool; call once on shutdown. */
@@ -31,24 +37,29 @@ const IDLE_TIMEOUT_MS = 30_000
  * for the next query, so no reconnect logic is needed here.
  */
 export function createDb(options: CreateDbOptions): Db {
-  const adapter = new PrismaPg({
+  const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max,
     // Without a timeout pg waits on the OS (minutes for a black-holed host): fail fast instead.
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
   })
+  // An idle client that errors (server restarted, backend terminated) is dropped by the pool; the
+  // event must have a listener or Node treats it as unhandled and exits.
+  pool.on('error', () => undefined)
+  const adapter = new PrismaPg(pool)
   const prisma = new PrismaClient({ adapter })
   let closing: Promise<void> | undefined
 
   return {
     prisma,
+    pool,
     async ping() {
       await prisma.$queryRaw`SELECT 1`
     },
     close() {
-      // $disconnect ends the adapter's pool; repeated calls share the first shutdown.
-      closing ??= prisma.$disconnect()
+      // A pool handed to the adapter is ours to end; repeated calls share the first shutdown.
+      closing ??= prisma.$disconnect().then(() => pool.end())
       return closing
     },
   }

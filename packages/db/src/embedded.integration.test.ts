@@ -45,7 +45,7 @@ describe('startEmbeddedPostgres', () => {
     try {
       await db.ping()
       await db.prisma.user.create({ data: { mobile: '13800138000', nickName: 'alice' } })
-      expect(await createUserDirectory(db.prisma).existsByMobile('13800138000')).toBe(true)
+      expect(await createUserDirectory(db).existsByMobile('13800138000')).toBe(true)
       // The hand-written CHECK constraint is enforced by PGlite too.
       await expect(
         db.prisma.user.create({ data: { mobile: '12345678901', nickName: 'bad' } }),
@@ -61,7 +61,7 @@ describe('startEmbeddedPostgres', () => {
     await migrateDatabase(second.url)
     const again = createDb({ url: second.url, max: 1 })
     try {
-      const users = createUserDirectory(again.prisma)
+      const users = createUserDirectory(again)
       expect(await users.existsByMobile('13800138000')).toBe(true)
       expect(await users.existsByMobile('13800138001')).toBe(false)
       expect(await again.prisma.user.count()).toBe(1)

@@ -9,19 +9,31 @@ import { StoreUnavailableError } from './store.ts'
  * at their limit whose window ends last; then nothing is counted.
  */
 const TAKE_LUA = `
+local counts = redis.call('MGET', unpack(KEYS))
 local worst, worstTtl = 0, -1
 for i, key in ipairs(KEYS) do
-  local count = tonumber(redis.call('GET', key) or '0')
-  if count >= tonumber(ARGV[2 * i - 1]) then
-    local ttl = redis.call('PTTL', key)
-    if ttl < 0 then ttl = tonumber(ARGV[2 * i]) * 1000 end
+  local count = counts[i]
+  if count then
+    count = tonumber(count)
+    if not count then return redis.error_reply('ERR limiter counter ' .. key .. ' is not a number') end
+    if count >= tonumber(ARGV[2 * i - 1]) then
+      local ttl = redis.call('PTTL', key)
+      if ttl < 0 then ttl = tonumber(ARGV[2 * i]) * 1000 end
+      if ttl > worstTtl then worst, worstTtl = i, ttl end
+    end
+  elseif tonumber(ARGV[2 * i - 1]) <= 0 then
+    local ttl = tonumber(ARGV[2 * i]) * 1000
     if ttl > worstTtl then worst, worstTtl = i, ttl end
   end
 end
 if worst > 0 then return {worst, worstTtl} end
 for i, key in ipairs(KEYS) do
-  redis.call('INCR', key)
-  if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  if counts[i] then
+    redis.call('INCR', key)
+    if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  else
+    redis.call('SET', key, 1, 'EX', ARGV[2 * i])
+  end
 end
 return 0`
 
@@ -39,16 +51,29 @@ interface LimiterScripts {
 }
 
 /**
- * Rate limits over the store's ioredis connection (so its key prefix applies). Each group is one
- * EVALSHA; the groups of a take are issued in the same tick, so auto-pipelining sends them in one
- * write and a take costs one round trip whatever the number of groups. Groups may live on
- * different Redis Cluster slots: a group that counted is given back when another refused.
+ * How a take reaches Redis. `single`: every counter of every group in one EVALSHA, atomic as a
+ * whole; right for one Redis server, which lets a script touch keys of any slot. `per-group`: one
+ * EVALSHA per group (a group shares one hash tag, so one Cluster slot), issued in the same tick so
+ * auto-pipelining writes them together; a group that counted is given back when another refused.
+ */
+export type LimiterMode = 'single' | 'per-group'
+
+export interface RedisLimiterOptions {
+  /** Defaults to `per-group` on an ioredis Cluster and `single` on one server. */
+  mode?: LimiterMode
+}
+
+/**
+ * Rate limits over the store's ioredis connection (so its key prefix applies), in the mode above
+ * (decision record 010).
  */
 export class RedisLimiter implements RateLimiter {
   readonly #redis: Redis
+  readonly mode: LimiterMode
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, options: RedisLimiterOptions = {}) {
     this.#redis = redis
+    this.mode = options.mode ?? (redis.isCluster ? 'per-group' : 'single')
     redis.defineCommand('limiterTake', { lua: TAKE_LUA })
     redis.defineCommand('limiterGiveBack', { lua: GIVE_BACK_LUA })
   }
@@ -70,6 +95,17 @@ export class RedisLimiter implements RateLimiter {
 
   async take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
     checkCounters(groups)
+    if (this.mode === 'single') {
+      const all = groups.flat()
+      if (all.length === 0) return null
+      try {
+        return await this.#takeGroup(all)
+      } catch (error) {
+        throw new StoreUnavailableError(`Redis limiter failed: ${(error as Error).message}`, {
+          cause: error,
+        })
+      }
+    }
     const present = groups.filter((group) => group.length > 0)
     const settled = await Promise.allSettled(present.map((group) => this.#takeGroup(group)))
     const counted = present.filter((_, i) => {
@@ -92,9 +128,10 @@ export class RedisLimiter implements RateLimiter {
   }
 
   async giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void> {
+    const batches = this.mode === 'single' ? [groups.flat()] : groups
     try {
       await Promise.all(
-        groups
+        batches
           .filter((group) => group.length > 0)
           .map((group) =>
             this.#scripts.limiterGiveBack(group.length, ...group.map((counter) => counter.key)),
