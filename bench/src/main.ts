@@ -1,5 +1,6 @@
 // `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
 // and latency for POST /passport/sms_code and GET /passport/image_code.
+import { availableParallelism } from 'node:os'
 import type autocannon from 'autocannon'
 import type { Result } from 'autocannon'
 import { runLoad, seedCaptchas } from './load.ts'
@@ -20,6 +21,7 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 15)
 const WARMUP = 3
 const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 200_000)
 const WIDE_OPEN = '1000000000'
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism())
 
 async function countKeys(prefix: string, pattern: string): Promise<number> {
   const redis = new Redis(TEST_REDIS_URL)
@@ -61,6 +63,8 @@ async function main(): Promise<void> {
         SMS_LIMIT_PREFIX_HOUR: WIDE_OPEN,
         SMS_LIMIT_GLOBAL_HOUR: WIDE_OPEN,
         CAPTCHA_LIMIT_IP_MINUTE: WIDE_OPEN,
+        // As deployed on this 2-core machine: one worker per core (BENCH_WORKERS=1 for one process).
+        WEB_CONCURRENCY: String(WORKERS),
       },
       // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
       {
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY === 'soak') return await runSoak(database.url, CONNECTIONS)
     await seedCaptchas(prefix, 'bench', CAPTCHA_POOL, 600)
     console.log(
-      `production server at ${server.url}; ${CONNECTIONS} connections, ${DURATION} s per run ` +
+      `production server at ${server.url} (WEB_CONCURRENCY=${WORKERS}); ${CONNECTIONS} connections, ${DURATION} s per run ` +
         `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
     )
 

@@ -62,6 +62,24 @@ describe('loadEnv', () => {
     },
   )
 
+  it('runs one server process unless WEB_CONCURRENCY says more', () => {
+    expect(loadEnv(PRODUCTION).WEB_CONCURRENCY).toBe(1)
+    expect(loadEnv({ ...PRODUCTION, WEB_CONCURRENCY: '2' }).WEB_CONCURRENCY).toBe(2)
+  })
+
+  it.each(['DATABASE_URL', 'REDIS_URL'] as const)(
+    'refuses WEB_CONCURRENCY > 1 without %s, even in development',
+    (name) => {
+      const source: Record<string, string> = {
+        DATABASE_URL: PRODUCTION.DATABASE_URL,
+        REDIS_URL: PRODUCTION.REDIS_URL,
+        WEB_CONCURRENCY: '2',
+      }
+      delete source[name]
+      expect(messageOf(source)).toContain(`${name}: is required when WEB_CONCURRENCY > 1`)
+    },
+  )
+
   it.each([
     ['DATABASE_URL', 'mysql://x@y/z'],
     ['REDIS_URL', 'http://cache:6379'],
@@ -71,6 +89,8 @@ describe('loadEnv', () => {
     ['SESSION_TTL_SECONDS', '30'],
     ['SESSION_TTL_SECONDS', String(401 * 86_400)],
     ['TRUST_PROXY', 'maybe'],
+    ['WEB_CONCURRENCY', '0'],
+    ['WEB_CONCURRENCY', 'all'],
   ])('refuses %s=%s, naming the variable and the value', (name, value) => {
     const message = messageOf({ ...PRODUCTION, [name]: value })
     expect(message).toContain(name)

@@ -118,11 +118,25 @@ const envSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     DATA_DIR: z.string().min(1).default('.data'),
+    // Server processes sharing the port (node:cluster); one per core is usual in production.
+    WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   })
   .superRefine((env, ctx) => {
     // A chosen provider cannot start without its credentials, in any mode.
     for (const issue of checkSmsProviderEnv(env.SMS_PROVIDER ?? [], env)) {
       ctx.addIssue({ code: 'custom', path: [issue.variable], message: issue.message })
+    }
+    // Workers share state only through Redis and Postgres, never the in-process dev stand-ins.
+    if (env.WEB_CONCURRENCY > 1) {
+      for (const name of ['DATABASE_URL', 'REDIS_URL'] as const) {
+        if (env[name] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)',
+          })
+        }
+      }
     }
     if (env.NODE_ENV !== 'production') return
     // Fixed codes in production are a back door unless an operator says so in as many words.
