@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ALIYUN, RONGLIAN } from '@signup/sms/testing/example-credentials'
 import { EnvError, loadEnv } from './env.ts'
 
 const PRODUCTION = {
@@ -99,19 +100,6 @@ describe('loadEnv', () => {
 })
 
 describe('loadEnv: SMS provider credentials', () => {
-  const RONGLIAN = {
-    RONGLIAN_ACCOUNT_SID: '8a216da8662360a4016629c6ed8f1e65',
-    RONGLIAN_AUTH_TOKEN: '5bc1f4a0f4f54ab6a3b4f3e4c1d2e3f4',
-    RONGLIAN_APP_ID: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
-    RONGLIAN_TEMPLATE_ID: '1',
-  }
-  const ALIYUN = {
-    ALIYUN_ACCESS_KEY_ID: 'LTAI5tRqBv9xExampleKey01',
-    ALIYUN_ACCESS_KEY_SECRET: 'Zx8wQ3rT6yU9iO2pA5sD8fG1hJ4kL7',
-    ALIYUN_SMS_SIGN_NAME: '阿里云短信测试',
-    ALIYUN_SMS_TEMPLATE_CODE: 'SMS_154950909',
-  }
-
   it('accepts a complete production configuration for a real provider', () => {
     const env = loadEnv({ ...PRODUCTION, SMS_PROVIDER: 'ronglian', ...RONGLIAN })
     expect(env.SMS_PROVIDER).toEqual(['ronglian'])

@@ -1,8 +1,6 @@
 import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
-import { StoreUnavailableError } from '@signup/kv/store'
-import type { KeyValueStore } from '@signup/kv/store'
 import { verifyPassword } from './password-hash.ts'
 import type { UserDirectory } from './ports.ts'
 import { MAX_SMS_CODE_ATTEMPTS } from './register.ts'
@@ -10,7 +8,13 @@ import { RET } from './ret.ts'
 import { authRouter } from './router.ts'
 import { sessionKey } from './session-store.ts'
 import { captchaKey, resendKey, smsAttemptsKey, smsCodeKey } from './stores.ts'
-import { createMemoryUsers, createTestCookie, createTestServices } from './test-services.ts'
+import {
+  createMemoryUsers,
+  createTestCookie,
+  createTestServices,
+  failing,
+  refusal,
+} from './test-services.ts'
 import { createCallerFactory, refusalOf } from './trpc.ts'
 
 const createCaller = createCallerFactory(authRouter)
@@ -29,19 +33,6 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
   return { ...env, cookie, caller: callerWith(cookie), callerWith }
 }
 
-/** Calls and returns the refusal's data (errno, errmsg, field) and tRPC code. */
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => {
-      throw new Error('expected a refusal, got a success')
-    },
-    (caught: unknown) => caught,
-  )
-  expect(error).toBeInstanceOf(TRPCError)
-  const trpcError = error as TRPCError
-  return { code: trpcError.code, ...refusalOf(trpcError) }
-}
-
 /** The errno a call ends with: 0 for success. */
 async function outcome(call: Promise<unknown>): Promise<number> {
   try {
@@ -51,18 +42,6 @@ async function outcome(call: Promise<unknown>): Promise<number> {
     if (!(error instanceof TRPCError)) throw error
     return refusalOf(error).errno
   }
-}
-
-function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): KeyValueStore {
-  return new Proxy(kv, {
-    get(target, property, receiver) {
-      if (methods.includes(property as keyof KeyValueStore)) {
-        return () => Promise.reject(new StoreUnavailableError('scripted outage'))
-      }
-      const value: unknown = Reflect.get(target, property, receiver)
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
-    },
-  })
 }
 
 const input = (overrides: Record<string, unknown> = {}) =>

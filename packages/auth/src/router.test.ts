@@ -1,15 +1,19 @@
-import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
-import type { KeyValueStore } from '@signup/kv/store'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { RET } from './ret.ts'
 import type { RandomSource } from './ports.ts'
 import { authRouter } from './router.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import { createMemoryUsers, createTestCookie, createTestServices } from './test-services.ts'
-import { createCallerFactory, refusalOf } from './trpc.ts'
+import {
+  createMemoryUsers,
+  createTestCookie,
+  createTestServices,
+  failing,
+  refusal,
+} from './test-services.ts'
+import { createCallerFactory } from './trpc.ts'
 
 const createCaller = createCallerFactory(authRouter)
 const MOBILE = '13812345678'
@@ -25,31 +29,6 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
     session: createTestCookie(),
   })
   return { ...env, caller }
-}
-
-/** Calls and returns the refusal's data (errno, errmsg, retryAfter) and tRPC code. */
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => {
-      throw new Error('expected a refusal, got a success')
-    },
-    (caught: unknown) => caught,
-  )
-  expect(error).toBeInstanceOf(TRPCError)
-  const trpcError = error as TRPCError
-  return { code: trpcError.code, ...refusalOf(trpcError) }
-}
-
-function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): KeyValueStore {
-  return new Proxy(kv, {
-    get(target, property, receiver) {
-      if (methods.includes(property as keyof KeyValueStore)) {
-        return () => Promise.reject(new StoreUnavailableError('scripted outage'))
-      }
-      const value: unknown = Reflect.get(target, property, receiver)
-      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
-    },
-  })
 }
 
 describe('auth.sendSmsCode through createCaller', () => {

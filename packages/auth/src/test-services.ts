@@ -1,6 +1,8 @@
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
+import { StoreUnavailableError } from '@signup/kv/store'
 import type { KeyValueStore } from '@signup/kv/store'
+import { TRPCError } from '@trpc/server'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import type { RecordingSender } from '@signup/sms/recording-sender'
 import { createScryptHasher } from './password-hash.ts'
@@ -15,6 +17,7 @@ import type {
 } from './ports.ts'
 import { createAuthServices } from './services.ts'
 import { cryptoRandom } from './services.ts'
+import { refusalOf } from './trpc.ts'
 
 /** A user directory held in memory: the stand-in for Postgres in the pure core tests. */
 export function createMemoryUsers(mobiles: Iterable<string> = []): UserDirectory & {
@@ -133,4 +136,30 @@ export function createTestServices(
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
   })
   return { services, kv, limiter, sms, logger, users }
+}
+
+/** Awaits a call that must be refused; answers the refusal's data (errno, errmsg, field,
+ * retryAfter) and its tRPC code. */
+export async function refusal(call: Promise<unknown>) {
+  const error = await call.then(
+    () => {
+      throw new Error('expected a refusal, got a success')
+    },
+    (caught: unknown) => caught,
+  )
+  if (!(error instanceof TRPCError)) throw error
+  return { code: error.code, ...refusalOf(error) }
+}
+
+/** The store with `methods` scripted to fail as an unreachable Redis would; the rest work. */
+export function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): KeyValueStore {
+  return new Proxy(kv, {
+    get(target, property, receiver) {
+      if (methods.includes(property as keyof KeyValueStore)) {
+        return () => Promise.reject(new StoreUnavailableError('scripted outage'))
+      }
+      const value: unknown = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+    },
+  })
 }
