@@ -1,3 +1,4 @@
+import { RONGLIAN } from '@signup/sms/testing/example-credentials'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -300,12 +301,6 @@ describe('the Postgres connection killed (pg_terminate_backend) under load', () 
 })
 
 describe('a provider that hangs past SMS_TIMEOUT_MS', () => {
-  const RONGLIAN = {
-    RONGLIAN_ACCOUNT_SID: '8a216da8662360a4016629c6ed8f1e65',
-    RONGLIAN_AUTH_TOKEN: '5bc1f4a0f4f54ab6a3b4f3e4c1d2e3f4',
-    RONGLIAN_APP_ID: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
-    RONGLIAN_TEMPLATE_ID: '1',
-  }
   const prefix = testKeyPrefix('faults-sms')
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { MAX_SMS_CODE_ATTEMPTS } from '@signup/auth/register'
 import { RET } from '@signup/auth/ret'
 import { sessionKey } from '@signup/auth/session-store'
 import { captchaKey, smsAttemptsKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie } from '@signup/auth/test-services'
+import { createTestCookie, outcome } from '@signup/auth/test-services'
 import { refusalOf } from '@signup/auth/trpc'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
@@ -46,16 +46,6 @@ function callerOf(instance: AppServices, cookie = createTestCookie()) {
 async function seedCode(mobile: string, code = '123456', ttlSeconds = 300): Promise<string> {
   await redis.set(smsCodeKey(mobile), code, ttlSeconds)
   return code
-}
-
-async function outcome(call: Promise<unknown>): Promise<number> {
-  try {
-    await call
-    return RET.OK
-  } catch (error) {
-    if (!(error instanceof TRPCError)) throw error
-    return refusalOf(error).errno
-  }
 }
 
 const countUsers = (mobile: string) => services.db.prisma.user.count({ where: { mobile } })

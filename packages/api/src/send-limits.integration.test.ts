@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream'
 import { TRPCError } from '@trpc/server'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/auth/ret'
 import { sendLimitKeys } from '@signup/auth/send-limiter'
@@ -14,6 +12,7 @@ import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
 import {
+  createCapturingLogger,
   createTestDatabase,
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
@@ -25,18 +24,7 @@ import type { TestDatabase } from './test-infra.ts'
 const prefix = testKeyPrefix('limits')
 const GLOBAL_LIMIT = 10_000
 const sms = createRecordingSender()
-const logLines: Record<string, unknown>[] = []
-const logger = pino(
-  { level: 'info', base: undefined },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        logLines.push(JSON.parse(line) as Record<string, unknown>)
-      }
-      done()
-    },
-  }),
-)
+const { logger, lines: logLines } = createCapturingLogger()
 let database: TestDatabase
 let instances: [AppServices, AppServices]
 let redis: RedisStore

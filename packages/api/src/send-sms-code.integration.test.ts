@@ -1,9 +1,7 @@
-import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/auth/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie } from '@signup/auth/test-services'
-import { refusalOf } from '@signup/auth/trpc'
+import { createTestCookie, outcome } from '@signup/auth/test-services'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import { loadEnv } from './env.ts'
@@ -32,16 +30,6 @@ const caller = () =>
 
 async function seedCaptcha(id: string, text = 'K7PX'): Promise<void> {
   await redis.set(captchaKey(id), text, 300)
-}
-
-async function outcome(call: Promise<unknown>): Promise<number> {
-  try {
-    await call
-    return RET.OK
-  } catch (error) {
-    if (!(error instanceof TRPCError)) throw error
-    return refusalOf(error).errno
-  }
 }
 
 const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })

@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream'
+import { RONGLIAN } from '@signup/sms/testing/example-credentials'
 import { TRPCError } from '@trpc/server'
-import { pino } from 'pino'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { RET } from '@signup/auth/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
@@ -13,6 +12,7 @@ import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
 import {
+  createCapturingLogger,
   createTestDatabase,
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
@@ -20,26 +20,8 @@ import {
 } from './test-infra.ts'
 import type { TestDatabase } from './test-infra.ts'
 
-const RONGLIAN = {
-  RONGLIAN_ACCOUNT_SID: '8a216da8662360a4016629c6ed8f1e65',
-  RONGLIAN_AUTH_TOKEN: '5bc1f4a0f4f54ab6a3b4f3e4c1d2e3f4',
-  RONGLIAN_APP_ID: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
-  RONGLIAN_TEMPLATE_ID: '1',
-}
-
 const prefix = testKeyPrefix('smsprovider')
-const logLines: Record<string, unknown>[] = []
-const logger = pino(
-  { level: 'info', base: undefined },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        logLines.push(JSON.parse(line) as Record<string, unknown>)
-      }
-      done()
-    },
-  }),
-)
+const { logger, lines: logLines } = createCapturingLogger()
 
 let fake: FakeProvider
 let database: TestDatabase

@@ -1,3 +1,6 @@
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import type { Logger } from 'pino'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { migrateDatabase } from '@signup/db/migrate'
@@ -64,4 +67,21 @@ export async function deleteKeysWithPrefix(
   } finally {
     redis.disconnect()
   }
+}
+
+/** A JSON logger whose lines are kept, parsed, for a test to look at (and empty again). */
+export function createCapturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const logger = pino(
+    { level: 'info', base: undefined },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+          lines.push(JSON.parse(line) as Record<string, unknown>)
+        }
+        done()
+      },
+    }),
+  )
+  return { logger, lines }
 }

@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { verifyPassword } from './password-hash.ts'
@@ -13,9 +12,10 @@ import {
   createTestCookie,
   createTestServices,
   failing,
+  outcome,
   refusal,
 } from './test-services.ts'
-import { createCallerFactory, refusalOf } from './trpc.ts'
+import { createCallerFactory } from './trpc.ts'
 
 const createCaller = createCallerFactory(authRouter)
 const MOBILE = '13812345678'
@@ -31,17 +31,6 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
   const callerWith = (sessionCookie = createTestCookie()) =>
     createCaller({ auth: env.services, clientIp: '127.0.0.1', session: sessionCookie })
   return { ...env, cookie, caller: callerWith(cookie), callerWith }
-}
-
-/** The errno a call ends with: 0 for success. */
-async function outcome(call: Promise<unknown>): Promise<number> {
-  try {
-    await call
-    return RET.OK
-  } catch (error) {
-    if (!(error instanceof TRPCError)) throw error
-    return refusalOf(error).errno
-  }
 }
 
 const input = (overrides: Record<string, unknown> = {}) =>

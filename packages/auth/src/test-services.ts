@@ -18,6 +18,7 @@ import type {
 import { createAuthServices } from './services.ts'
 import { cryptoRandom } from './services.ts'
 import { refusalOf } from './trpc.ts'
+import { RET } from './ret.ts'
 
 /** A user directory held in memory: the stand-in for Postgres in the pure core tests. */
 export function createMemoryUsers(mobiles: Iterable<string> = []): UserDirectory & {
@@ -162,4 +163,15 @@ export function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): Ke
       return typeof value === 'function' ? (value as () => unknown).bind(target) : value
     },
   })
+}
+
+/** The errno a call ends with: 0 for success. */
+export async function outcome(call: Promise<unknown>): Promise<number> {
+  try {
+    await call
+    return RET.OK
+  } catch (error) {
+    if (!(error instanceof TRPCError)) throw error
+    return refusalOf(error).errno
+  }
 }
