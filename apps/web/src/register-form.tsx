@@ -3,16 +3,14 @@ import { useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import { RET } from '@signup/auth/ret'
 import { registerInput, refusalOfIssues } from '@signup/auth/schemas'
-import { englishRefusal } from './messages.ts'
+import { Field } from './field.tsx'
 import type { Locale, Messages } from './messages.ts'
+import { describe, placeRefusal } from './problems.ts'
+import type { Problem } from './problems.ts'
 import { useTRPC } from './trpc.ts'
 
-type Field = 'smsCode' | 'password' | 'general'
-interface Problem {
-  errno: number
-  errmsg: string
-  field: string | undefined
-}
+type FieldName = 'smsCode' | 'password'
+const FIELDS: readonly FieldName[] = ['smsCode', 'password']
 
 export interface SignedInUser {
   id: number
@@ -31,23 +29,16 @@ export function RegisterForm(props: {
   const trpc = useTRPC()
   const [smsCode, setSmsCode] = useState('')
   const [password, setPassword] = useState('')
-  const [problems, setProblems] = useState<Partial<Record<Field, Problem>>>({})
-  const smsCodeRef = useRef<HTMLInputElement>(null)
-  const passwordRef = useRef<HTMLInputElement>(null)
-  const ids = { smsCode: useId(), password: useId(), general: useId() }
+  const [problems, setProblems] = useState<Partial<Record<FieldName | 'general', Problem>>>({})
+  const refs = { smsCode: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) }
+  const generalId = useId()
   const registration = useMutation(trpc.auth.register.mutationOptions())
 
-  const describe = (problem: Problem | undefined): string => {
-    if (!problem) return ''
-    return locale === 'zh-CN' ? problem.errmsg : englishRefusal(problem.errno, problem.field)
-  }
-
-  function show(problem: Problem): void {
-    const field: Field =
-      problem.field === 'smsCode' || problem.field === 'password' ? problem.field : 'general'
-    setProblems({ [field]: problem })
-    if (field === 'smsCode') smsCodeRef.current?.focus()
-    if (field === 'password') passwordRef.current?.focus()
+  /** Shows a refusal beside its field (and focuses it) or as the form's general message. */
+  function show(data: Parameters<typeof placeRefusal>[0]): void {
+    const { slot, problem } = placeRefusal(data, FIELDS)
+    setProblems({ [slot]: problem })
+    if (slot !== 'general') refs[slot].current?.focus()
   }
 
   function onSubmit(event: FormEvent<HTMLFormElement>): void {
@@ -63,66 +54,45 @@ export function RegisterForm(props: {
     setProblems({})
     registration.mutate(parsed.data, {
       onSuccess: (result) => onRegistered(result.user),
-      onError: (error) => {
-        const data = error.data
-        if (!data || typeof data.errno !== 'number') {
-          setProblems({
-            general: { errno: 0, errmsg: t.network, field: undefined },
-          })
-          return
-        }
-        show({ errno: data.errno, errmsg: data.errmsg, field: data.field })
-      },
+      // Typed by the router's error formatter; undefined when the request never got an answer.
+      onError: (error) => show(error.data),
     })
   }
 
-  const general = problems.general
   return (
     <form className="register" onSubmit={onSubmit} noValidate aria-labelledby="register-title">
       <h2 id="register-title">{t.registerTitle}</h2>
-      <div className="field">
-        <label htmlFor="smsCode">{t.smsCodeLabel}</label>
-        <input
-          id="smsCode"
-          ref={smsCodeRef}
-          name="smsCode"
-          type="text"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          maxLength={6}
-          placeholder={t.smsCodePlaceholder}
-          value={smsCode}
-          onChange={(event) => setSmsCode(event.target.value)}
-          aria-invalid={problems.smsCode ? true : undefined}
-          aria-describedby={ids.smsCode}
-        />
-        <p id={ids.smsCode} className="field-message" aria-live="polite">
-          {describe(problems.smsCode)}
-        </p>
-      </div>
-      <div className="field">
-        <label htmlFor="password">{t.passwordLabel}</label>
-        <input
-          id="password"
-          ref={passwordRef}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          placeholder={t.passwordPlaceholder}
-          value={password}
-          onChange={(event) => setPassword(event.target.value)}
-          aria-invalid={problems.password ? true : undefined}
-          aria-describedby={ids.password}
-        />
-        <p id={ids.password} className="field-message" aria-live="polite">
-          {describe(problems.password)}
-        </p>
-      </div>
+      <Field
+        id="smsCode"
+        label={t.smsCodeLabel}
+        message={describe(problems.smsCode, t, locale)}
+        invalid={Boolean(problems.smsCode)}
+        inputRef={refs.smsCode}
+        type="text"
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        maxLength={6}
+        placeholder={t.smsCodePlaceholder}
+        value={smsCode}
+        onChange={(event) => setSmsCode(event.target.value)}
+      />
+      <Field
+        id="password"
+        label={t.passwordLabel}
+        message={describe(problems.password, t, locale)}
+        invalid={Boolean(problems.password)}
+        inputRef={refs.password}
+        type="password"
+        autoComplete="new-password"
+        placeholder={t.passwordPlaceholder}
+        value={password}
+        onChange={(event) => setPassword(event.target.value)}
+      />
       <button type="submit" className="primary" disabled={registration.isPending}>
         {registration.isPending ? t.registering : t.register}
       </button>
-      <p id={ids.general} className="general-message" aria-live="polite">
-        {general ? (general.errno === 0 ? general.errmsg : describe(general)) : ''}
+      <p id={generalId} className="general-message" aria-live="polite">
+        {describe(problems.general, t, locale)}
       </p>
     </form>
   )
