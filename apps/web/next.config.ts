@@ -5,7 +5,7 @@ const config: NextConfig = {
   poweredByHeader: false,
   // The form shares its zod schema with the server: compile that workspace package's source.
   transpilePackages: ['@signup/auth'],
-  // `pnpm typecheck` checks app/ and server/ together; the build need not do it a second time.
+  // `pnpm typecheck` checks pages/, src/ and server/; the build need not do it a second time.
   typescript: { ignoreBuildErrors: true },
 }
 

@@ -12,7 +12,7 @@ import {
   testKeyPrefix,
 } from '@signup/api/test-infra'
 import { startServer } from '@signup/web/test-server'
-import { firstLoadJs, pageTimings } from './page.ts'
+import { downloadedScripts, firstLoadJs, pageTimings } from './page.ts'
 import { runSoak } from './soak.ts'
 import type { RunningServer } from '@signup/web/test-server'
 
@@ -157,10 +157,21 @@ async function main(): Promise<void> {
 }
 
 async function reportPage(url: string): Promise<void> {
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
   const js = await firstLoadJs()
   console.log(
-    `first-load JS of /            ${(js.gzipBytes / 1024).toFixed(1)} KB gzip ` +
-      `(${(js.rawBytes / 1024).toFixed(1)} KB raw, ${js.files} files)`,
+    `first-load JS of /            ${kb(js.gzipBytes)} gzip ` +
+      `(${kb(js.rawBytes)} raw, ${js.files} files)`,
+  )
+  for (const entry of js.perFile) {
+    console.log(`  ${kb(entry.gzipBytes).padStart(9)} gzip  ${entry.file}`)
+  }
+  // The same count from Chromium's side: every script one cold load of / downloaded.
+  const downloaded = await downloadedScripts(url)
+  console.log(
+    `scripts Chromium downloaded   ${downloaded.length} files, ` +
+      `${kb(downloaded.reduce((sum, script) => sum + script.gzipBytes, 0))} gzip, ` +
+      `${kb(downloaded.reduce((sum, script) => sum + script.transferBytes, 0))} on the wire`,
   )
   const timing = await pageTimings(url)
   console.log(

@@ -15,26 +15,44 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ]
 
-/** Sums the gzip size of every script the prerendered `/` loads, as the build wrote them. */
+/**
+ * Sums the gzip size of every script the prerendered `/` makes the browser download, as the build
+ * wrote them: each `<script src>` (the pages router's runtime, framework, shared and page chunks
+ * and its build manifests) and each script the HTML preloads. `noModule` scripts are legacy
+ * polyfills that current browsers never download.
+ */
 export async function firstLoadJs(): Promise<{
   files: number
   gzipBytes: number
   rawBytes: number
+  perFile: { file: string; gzipBytes: number; rawBytes: number }[]
 }> {
-  const html = await readFile(path.join(WEB_DIR, '.next/server/app/index.html'), 'utf8')
-  // noModule scripts are legacy polyfills that current browsers never download.
-  const sources = [...html.matchAll(/<script([^>]+)>/g)]
+  const html = await readFile(path.join(WEB_DIR, '.next/server/pages/index.html'), 'utf8')
+  const scripts = [...html.matchAll(/<script([^>]+)>/g)]
     .filter((match) => !/nomodule/i.test(match[1] ?? ''))
     .map((match) => /src="(\/_next\/static\/[^"]+\.js)"/.exec(match[1] ?? '')?.[1])
-    .filter((source): source is string => source !== undefined)
-  let gzipBytes = 0
-  let rawBytes = 0
-  for (const source of new Set(sources)) {
+  const preloads = [...html.matchAll(/<link([^>]+)>/g)]
+    .filter((match) => /rel="(?:preload|modulepreload)"/.test(match[1] ?? ''))
+    .filter((match) => /as="script"/.test(match[1] ?? '') || /modulepreload/.test(match[1] ?? ''))
+    .map((match) => /href="(\/_next\/static\/[^"]+\.js)"/.exec(match[1] ?? '')?.[1])
+  const sources = new Set(
+    [...scripts, ...preloads].filter((source): source is string => source !== undefined),
+  )
+  const perFile = []
+  for (const source of sources) {
     const file = await readFile(path.join(WEB_DIR, '.next', source.replace('/_next/', '')))
-    rawBytes += file.length
-    gzipBytes += gzipSync(file, { level: 9 }).length
+    perFile.push({
+      file: source,
+      rawBytes: file.length,
+      gzipBytes: gzipSync(file, { level: 9 }).length,
+    })
   }
-  return { files: new Set(sources).size, gzipBytes, rawBytes }
+  return {
+    files: perFile.length,
+    gzipBytes: perFile.reduce((sum, entry) => sum + entry.gzipBytes, 0),
+    rawBytes: perFile.reduce((sum, entry) => sum + entry.rawBytes, 0),
+    perFile,
+  }
 }
 
 export interface PageTiming {
@@ -85,5 +103,51 @@ export async function pageTimings(url: string, runs = 7): Promise<PageTiming> {
     lcpMs: median(samples.map((sample) => sample.lcpMs)),
     interactiveMs: median(samples.map((sample) => sample.interactiveMs)),
     captchaMs: median(samples.map((sample) => sample.captchaMs)),
+  }
+}
+
+export interface DownloadedScript {
+  url: string
+  /** Bytes on the wire for the body, as Chromium counts them (compressed if the server did). */
+  transferBytes: number
+  /** The script as the browser ran it, gzipped at level 9 (the same measure as firstLoadJs). */
+  gzipBytes: number
+}
+
+/**
+ * Cross-checks firstLoadJs in Chromium: every script response of one cold page load, until the
+ * first captcha is shown (so anything fetched at hydration counts too).
+ */
+export async function downloadedScripts(url: string): Promise<DownloadedScript[]> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  })
+  try {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 } })
+    const page = await context.newPage()
+    const pending: Promise<DownloadedScript>[] = []
+    page.on('response', (response) => {
+      if (response.request().resourceType() !== 'script') return
+      pending.push(
+        (async () => {
+          const body = await response.body()
+          const sizes = await response.request().sizes()
+          return {
+            url: new URL(response.url()).pathname,
+            transferBytes: sizes.responseBodySize,
+            gzipBytes: gzipSync(body, { level: 9 }).length,
+          }
+        })(),
+      )
+    })
+    await page.goto(url)
+    await page.getByTestId('captcha-image').waitFor()
+    await page.waitForLoadState('networkidle')
+    const scripts = await Promise.all(pending)
+    await context.close()
+    return scripts
+  } finally {
+    await browser.close()
   }
 }

@@ -42,7 +42,9 @@ async function serve(env: Env): Promise<void> {
   const dev = env.NODE_ENV !== 'production'
 
   const services = await createAppServices(env, logger)
-  const nextApp = next({ dev, dir: WEB_DIR, hostname: env.HOST, port: env.PORT })
+  // webpack, as `next build --webpack` uses: the same bundler in development as in production
+  // (see docs/decisions/011-pages-router-for-the-signup-page.md for why not Turbopack).
+  const nextApp = next({ dev, webpack: true, dir: WEB_DIR, hostname: env.HOST, port: env.PORT })
   await nextApp.prepare()
   const nextHandler = nextApp.getRequestHandler()
 

@@ -1,5 +1,3 @@
-'use client'
-
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { createTRPCClient, httpLink } from '@trpc/client'
 import { useState } from 'react'

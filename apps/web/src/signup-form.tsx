@@ -1,30 +1,21 @@
-'use client'
-
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
 import { refusalOfIssues, sendSmsCodeInput } from '@signup/auth/schemas'
-import { englishRefusal, MESSAGES } from './messages.ts'
-import { RegisterForm, SignedIn } from './register-form.tsx'
+import { Field } from './field.tsx'
+import { MESSAGES } from './messages.ts'
+import type { Locale } from './messages.ts'
+import { describe, placeRefusal } from './problems.ts'
+import type { Problem } from './problems.ts'
 import type { SignedInUser } from './register-form.tsx'
-import type { Locale, Messages } from './messages.ts'
 import { useTRPC } from './trpc.ts'
 
-type Field = 'mobile' | 'imageCode'
-type ClientProblem = 'mobileInvalid' | 'imageCodeRequired' | 'network' | 'captchaUnavailable'
-/** What to show: a check of ours, or a refusal of the server (kept raw, so a language switch re-words it). */
-type Problem =
-  | { kind: 'client'; key: ClientProblem }
-  | { kind: 'server'; errno: number; errmsg: string; field: string | undefined }
+type FieldName = 'mobile' | 'imageCode'
+const FIELDS: readonly FieldName[] = ['mobile', 'imageCode']
 
 const RESEND_ERRNO = 4201
-const GENERAL_ERRNOS = new Set([4001, 4301, 4500])
 
-function describe(problem: Problem | undefined, t: Messages, locale: Locale): string {
-  if (!problem) return ''
-  if (problem.kind === 'client') return t[problem.key]
-  return locale === 'zh-CN' ? problem.errmsg : englishRefusal(problem.errno, problem.field)
-}
+import { RegisterForm, SignedIn } from './register-form.tsx'
 
 function maskMobile(mobile: string): string {
   return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
@@ -48,7 +39,7 @@ export function SignupForm() {
   const t = MESSAGES[locale]
   const [mobile, setMobile] = useState('')
   const [imageCode, setImageCode] = useState('')
-  const [problems, setProblems] = useState<Partial<Record<Field | 'general', Problem>>>({})
+  const [problems, setProblems] = useState<Partial<Record<FieldName | 'general', Problem>>>({})
   const [sentTo, setSentTo] = useState<string | null>(null)
   const [sentMobile, setSentMobile] = useState<string | null>(null)
   const queryClient = useQueryClient()
@@ -58,9 +49,8 @@ export function SignupForm() {
   }
   const [cooldownEnd, setCooldownEnd] = useState<number | null>(null)
   const secondsLeft = useSecondsUntil(cooldownEnd)
-  const mobileRef = useRef<HTMLInputElement>(null)
-  const imageCodeRef = useRef<HTMLInputElement>(null)
-  const ids = { mobile: useId(), imageCode: useId(), general: useId(), status: useId() }
+  const refs = { mobile: useRef<HTMLInputElement>(null), imageCode: useRef<HTMLInputElement>(null) }
+  const ids = { general: useId(), status: useId() }
 
   const captcha = useMutation(trpc.auth.getImageCode.mutationOptions())
   const send = useMutation(trpc.auth.sendSmsCode.mutationOptions())
@@ -91,7 +81,7 @@ export function SignupForm() {
     // The same schema the server parses with, so nothing the server would refuse is sent.
     const parsed = sendSmsCodeInput.safeParse(input)
     if (!parsed.success) {
-      const next: Partial<Record<Field | 'general', Problem>> = {}
+      const next: Partial<Record<FieldName | 'general', Problem>> = {}
       for (const issue of parsed.error.issues) {
         const field = issue.path[0]
         if (field === 'mobile') next.mobile = { kind: 'client', key: 'mobileInvalid' }
@@ -103,7 +93,7 @@ export function SignupForm() {
         next.general = { kind: 'server', errno: 4103, errmsg, field: undefined }
       }
       setProblems(next)
-      ;(next.mobile ? mobileRef : imageCodeRef).current?.focus()
+      refs[next.mobile ? 'mobile' : 'imageCode'].current?.focus()
       return
     }
     setProblems({})
@@ -117,27 +107,13 @@ export function SignupForm() {
       onError: (error) => {
         // Typed by the router's error formatter; undefined when the request never got an answer.
         const data = error.data
-        if (!data || typeof data.errno !== 'number') {
-          setProblems({ general: { kind: 'client', key: 'network' } })
-          return
-        }
-        const problem: Problem = {
-          kind: 'server',
-          errno: data.errno,
-          errmsg: data.errmsg,
-          field: data.field,
-        }
-        if (data.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
+        if (data?.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
           setCooldownEnd(Date.now() + data.retryAfter * 1000)
         }
-        if (GENERAL_ERRNOS.has(data.errno)) setProblems({ general: problem })
-        else if (data.field === 'mobile') {
-          setProblems({ mobile: problem })
-          mobileRef.current?.focus()
-        } else {
-          setProblems({ imageCode: problem })
-          imageCodeRef.current?.focus()
-        }
+        // A refusal naming no field of this form is about the captcha (expired, wrong).
+        const { slot, problem } = placeRefusal(data, FIELDS, 'imageCode')
+        setProblems({ [slot]: problem })
+        if (slot !== 'general') refs[slot].current?.focus()
       },
       // The captcha is spent by every send that reached the server: show a new one.
       onSettled: () => {
@@ -186,45 +162,35 @@ export function SignupForm() {
             <p className="subtitle">{t.subtitle}</p>
 
             <form onSubmit={onSubmit} noValidate>
-              <div className="field">
-                <label htmlFor="mobile">{t.mobileLabel}</label>
-                <input
-                  id="mobile"
-                  ref={mobileRef}
-                  name="mobile"
-                  type="tel"
-                  inputMode="numeric"
-                  autoComplete="tel-national"
-                  maxLength={14}
-                  placeholder={t.mobilePlaceholder}
-                  value={mobile}
-                  onChange={(event) => setMobile(event.target.value)}
-                  aria-invalid={problems.mobile ? true : undefined}
-                  aria-describedby={ids.mobile}
-                />
-                <p id={ids.mobile} className="field-message" aria-live="polite">
-                  {describe(problems.mobile, t, locale)}
-                </p>
-              </div>
-
-              <div className="field">
-                <label htmlFor="imageCode">{t.imageCodeLabel}</label>
-                <div className="captcha-row">
-                  <input
-                    id="imageCode"
-                    ref={imageCodeRef}
-                    name="imageCode"
-                    type="text"
-                    autoComplete="off"
-                    autoCapitalize="characters"
-                    spellCheck={false}
-                    maxLength={16}
-                    placeholder={t.imageCodePlaceholder}
-                    value={imageCode}
-                    onChange={(event) => setImageCode(event.target.value)}
-                    aria-invalid={problems.imageCode ? true : undefined}
-                    aria-describedby={ids.imageCode}
-                  />
+              <Field
+                id="mobile"
+                label={t.mobileLabel}
+                message={describe(problems.mobile, t, locale)}
+                invalid={Boolean(problems.mobile)}
+                inputRef={refs.mobile}
+                type="tel"
+                inputMode="numeric"
+                autoComplete="tel-national"
+                maxLength={14}
+                placeholder={t.mobilePlaceholder}
+                value={mobile}
+                onChange={(event) => setMobile(event.target.value)}
+              />
+              <Field
+                id="imageCode"
+                label={t.imageCodeLabel}
+                message={describe(problems.imageCode ?? captchaProblem, t, locale)}
+                invalid={Boolean(problems.imageCode)}
+                inputRef={refs.imageCode}
+                type="text"
+                autoComplete="off"
+                autoCapitalize="characters"
+                spellCheck={false}
+                maxLength={16}
+                placeholder={t.imageCodePlaceholder}
+                value={imageCode}
+                onChange={(event) => setImageCode(event.target.value)}
+                addon={
                   <button
                     type="button"
                     className="captcha"
@@ -245,11 +211,8 @@ export function SignupForm() {
                       <span className="captcha-placeholder">{t.captchaLoading}</span>
                     )}
                   </button>
-                </div>
-                <p id={ids.imageCode} className="field-message" aria-live="polite">
-                  {describe(problems.imageCode ?? captchaProblem, t, locale)}
-                </p>
-              </div>
+                }
+              />
 
               <button
                 id="send-code"
