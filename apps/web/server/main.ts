@@ -10,6 +10,7 @@ import type { Env } from '@signup/api/env'
 import { createLogger } from '@signup/api/logger'
 import { createAppServices } from '@signup/api/services'
 import { createRequestListener } from './request-listener.ts'
+import { createStaticAssets } from './static-assets.ts'
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -55,6 +56,8 @@ async function serve(env: Env): Promise<void> {
       env,
       logger,
       dev,
+      // Development leaves /_next/static/ to Next, which compiles it on demand.
+      staticAssets: dev ? undefined : createStaticAssets(),
       fallback: (req, res) => nextHandler(req, res),
     }),
   )

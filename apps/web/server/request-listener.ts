@@ -33,6 +33,8 @@ export interface RequestListenerOptions {
   logger: Logger
   /** Development mode relaxes the page CSP for React's dev tooling. */
   dev?: boolean
+  /** The build's /_next/static/ files (production): answers false for a path it does not have. */
+  staticAssets?: (req: IncomingMessage, res: ServerResponse) => boolean
   /** Everything that is not the API: the Next.js app. */
   fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 }
@@ -174,6 +176,8 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     }
 
     if (pathname.startsWith('/passport/')) return answer(res, legacyRejection(404))
+
+    if (options.staticAssets?.(req, res)) return
 
     for (const [name, value] of Object.entries(pageHeaders)) res.setHeader(name, value)
     await fallback(req, res)

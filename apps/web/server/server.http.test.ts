@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
+import path from 'node:path'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer } from './test-server.ts'
+import { startServer, WEB_DIR } from './test-server.ts'
 import { startTestStack } from './test-stack.ts'
 import type { TestStack } from './test-stack.ts'
 
@@ -277,6 +282,79 @@ describe('everything else goes to Next.js', () => {
     expect(csp).not.toContain('unsafe-eval')
     expect(response.headers.get('x-content-type-options')).toBe('nosniff')
     expect(response.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin')
+  })
+})
+
+describe('GET /_next/static/*: the build, precompressed, off Next', () => {
+  /** The page's largest script, as the page names it, and its bytes on disk. */
+  async function largestScript(): Promise<{ path: string; body: Buffer }> {
+    const html = await (await fetch(`${stack.server.url}/`)).text()
+    const paths = [...html.matchAll(/src="(\/_next\/static\/[^"]+\.js)"/g)].map((m) => m[1] ?? '')
+    const files = await Promise.all(
+      paths.map(async (scriptPath) => ({
+        path: scriptPath,
+        body: await readFile(path.join(WEB_DIR, '.next', scriptPath.replace('/_next/', ''))),
+      })),
+    )
+    const largest = files.sort((a, b) => b.body.length - a.body.length)[0]
+    if (!largest) throw new Error('the page names no script')
+    return largest
+  }
+
+  /** A raw GET (fetch would decode the body and hide the encoding). */
+  function get(urlPath: string, acceptEncoding?: string) {
+    return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>(
+      (resolve, reject) => {
+        const headers: Record<string, string> = acceptEncoding
+          ? { 'accept-encoding': acceptEncoding }
+          : {}
+        request(new URL(urlPath, stack.server.url), { headers }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          )
+        })
+          .on('error', reject)
+          .end()
+      },
+    )
+  }
+
+  it.each([
+    ['br, gzip', 'br', brotliDecompressSync],
+    ['gzip', 'gzip', gunzipSync],
+  ] as const)(
+    'answers Accept-Encoding %s with the precompressed %s copy, cached for a year',
+    async (accept, encoding, decode) => {
+      const script = await largestScript()
+      const response = await get(script.path, accept)
+      expect(response.status).toBe(200)
+      expect(response.headers['content-encoding']).toBe(encoding)
+      expect(response.headers['content-type']).toMatch(/javascript/)
+      expect(response.headers['cache-control']).toBe('public,max-age=31536000,immutable')
+      expect(response.headers.vary).toBe('Accept-Encoding')
+      expect(response.headers['x-content-type-options']).toBe('nosniff')
+      expect(response.body.length).toBeLessThan(script.body.length / 2)
+      expect(decode(response.body).equals(script.body)).toBe(true)
+    },
+  )
+
+  it('answers a client that takes no encoding with the file itself', async () => {
+    const script = await largestScript()
+    const response = await get(script.path)
+    expect(response.status).toBe(200)
+    expect(response.headers['content-encoding']).toBeUndefined()
+    expect(response.body.equals(script.body)).toBe(true)
+  })
+
+  it('leaves a path the build does not have to Next: 404', async () => {
+    const response = await get('/_next/static/chunks/no-such-chunk.js', 'br')
+    expect(response.status).toBe(404)
   })
 })
 
