@@ -39,6 +39,8 @@ const SUMMARY = { id: true, mobile: true, nickName: true } as const
 const EXISTS_BY_MOBILE = {
   name: 'signup-user-exists-by-mobile',
   text: 'SELECT 1 FROM "users" WHERE "mobile" = $1 LIMIT 1',
+  // Rows as arrays: only their count is read.
+  rowMode: 'array',
 } as const
 
 /** A UserDirectory over the users table; errors (database down, ...) propagate to the caller. */
