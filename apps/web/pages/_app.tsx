@@ -1,6 +1,5 @@
 import type { AppProps } from 'next/app'
 import Head from 'next/head'
-import '../src/globals.css'
 
 export default function App({ Component, pageProps }: AppProps) {
   return (
