@@ -4,52 +4,30 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
 import { loadRecorder, serverModulesIn } from '@signup/client/load-recorder'
-import { startServer } from '@signup/web/test-server'
-import type { RunningServer } from '@signup/web/test-server'
+import { startTestStack } from '@signup/web/test-stack'
+import type { TestStack } from '@signup/web/test-stack'
 
 // Each test runs the command several times, a Node process each: slower than one request.
 vi.setConfig({ testTimeout: 60_000 })
 
 const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(CLI_DIR, 'bin', 'signup.js')
-const prefix = testKeyPrefix('http-cli')
 const PASSWORD = 'correct horse battery'
-let database: TestDatabase
-let server: RunningServer
-let redis: Redis
+let stack: TestStack
 let workDir: string
 let counter = 0
 const freshMobile = (): string => `1360000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
-  database = await createTestDatabase('http_cli')
-  server = await startServer({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
-  })
-  redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix, lazyConnect: true })
-  await redis.connect()
+  stack = await startTestStack('http-cli')
   workDir = mkdtempSync(path.join(tmpdir(), 'signup-cli-'))
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  redis?.disconnect()
+  await stack?.stop()
   if (workDir) rmSync(workDir, { recursive: true, force: true })
-  await deleteKeysWithPrefix(prefix)
-  await database?.drop()
 })
 
 interface Ran {
@@ -65,7 +43,12 @@ function signup(
 ): Promise<Ran> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: workDir,
-    env: { PATH: process.env.PATH ?? '', HOME: workDir, SIGNUP_URL: server.url, ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: workDir,
+      SIGNUP_URL: stack.server.url,
+      ...options.env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -84,7 +67,7 @@ async function captcha(): Promise<{ imageCodeId: string; answer: string }> {
   const ran = await signup(['captcha', '--json'])
   expect(ran.code).toBe(0)
   const { imageCodeId } = JSON.parse(ran.stdout) as { imageCodeId: string }
-  return { imageCodeId, answer: (await redis.get(`ImageCode_${imageCodeId}`)) ?? '' }
+  return { imageCodeId, answer: (await stack.redis.get(`ImageCode_${imageCodeId}`)) ?? '' }
 }
 
 async function sendCode(mobile: string, extra: string[] = []): Promise<Ran> {
@@ -151,7 +134,7 @@ describe('signup captcha', () => {
     // Not a terminal: no drawing, no escape codes.
     expect(ran.stdout).not.toContain(ESC)
     expect(readFileSync(file).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a')
-    expect(await redis.get(`ImageCode_${id}`)).toMatch(/^[A-Z2-9]{4}$/)
+    expect(await stack.redis.get(`ImageCode_${id}`)).toMatch(/^[A-Z2-9]{4}$/)
   })
 
   it('--json prints the procedure answer; the saved file is its image', async () => {
@@ -193,7 +176,7 @@ describe('signup send-code', () => {
       stdout: 'sent: 发送成功 (the code expires in 300 s; another send is possible in 60 s)\n',
       stderr: '',
     })
-    expect(await redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
+    expect(await stack.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
 
     const again = await sendCode(mobile)
     expect(again.code).toBe(2)
@@ -264,7 +247,7 @@ describe('signup register, me and logout', () => {
   it('register keeps the session in --cookie-jar; me and logout use it', async () => {
     const mobile = freshMobile()
     await sendCode(mobile)
-    const code = (await redis.get(`SMS_${mobile}`)) ?? ''
+    const code = (await stack.redis.get(`SMS_${mobile}`)) ?? ''
     const jar = ['--cookie-jar', 'session.txt']
     const registered = await signup(
       ['register', '--mobile', mobile, '--sms-code', code, '--password-stdin', ...jar],
@@ -315,7 +298,7 @@ describe('signup register, me and logout', () => {
   it('a wrong code is refused, exit 2, and no session is kept', async () => {
     const mobile = freshMobile()
     await sendCode(mobile)
-    const code = (await redis.get(`SMS_${mobile}`)) ?? ''
+    const code = (await stack.redis.get(`SMS_${mobile}`)) ?? ''
     const ran = await signup([
       'register',
       '--mobile',
@@ -404,7 +387,7 @@ describe('failures', () => {
   })
 
   it('a URL that is not the signup server: exit 1, not a refusal', async () => {
-    const ran = await signup(['captcha', '--url', `${server.url}/nowhere`])
+    const ran = await signup(['captcha', '--url', `${stack.server.url}/nowhere`])
     expect(ran.code).toBe(1)
     expect(ran.stderr).toMatch(/^error: .* did not answer as the signup server/)
   })
@@ -424,11 +407,15 @@ describe('what the command loads', () => {
 
   it('pnpm cli runs it from the repository root', async () => {
     const root = path.resolve(CLI_DIR, '..', '..')
-    const child = spawn('pnpm', ['--silent', 'cli', 'health', '--json', '--url', server.url], {
-      cwd: root,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      'pnpm',
+      ['--silent', 'cli', 'health', '--json', '--url', stack.server.url],
+      {
+        cwd: root,
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let stdout = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     const code = await new Promise((resolve) => child.once('close', resolve))

@@ -1,39 +1,24 @@
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
-import { startServer } from './test-server.ts'
-import type { RunningServer } from './test-server.ts'
+import { TEST_REDIS_URL } from '@signup/api/test-infra'
+import { startTestStack } from './test-stack.ts'
+import type { TestStack } from './test-stack.ts'
 
 // Property-based fuzzing of both surfaces against the production server: whatever arrives, the
 // answer is never a 5xx and no SMS code is ever stored or sent (no captcha was issued to match).
-const prefix = testKeyPrefix('fuzz')
 const RUNS = 200
-let database: TestDatabase
-let server: RunningServer
+let stack: TestStack
 
 beforeAll(async () => {
-  database = await createTestDatabase('fuzz')
-  server = await startServer({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
+  stack = await startTestStack('fuzz', {
     // The captcha limit would turn most image requests into 429s; the fuzz is about the handlers.
     CAPTCHA_LIMIT_IP_MINUTE: '1000000',
   })
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  await deleteKeysWithPrefix(prefix)
-  await database?.drop()
+  await stack?.stop()
 })
 
 const FIELDS = ['mobile', 'image_code', 'image_code_id', 'imageCode', 'imageCodeId'] as const
@@ -90,7 +75,7 @@ const contentType = fc.constantFrom(
 )
 
 async function post(path: string, payload: string, type: string): Promise<number> {
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await fetch(`${stack.server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': type },
     body: payload,
@@ -102,7 +87,7 @@ async function post(path: string, payload: string, type: string): Promise<number
 async function smsKeys(): Promise<string[]> {
   const redis = new Redis(TEST_REDIS_URL)
   try {
-    return await redis.keys(`${prefix}SMS_*`)
+    return await redis.keys(`${stack.prefix}SMS_*`)
   } finally {
     redis.disconnect()
   }
@@ -148,7 +133,7 @@ describe('fuzzing both surfaces', () => {
           const query = raw
             ? encodeURIComponent(id).replaceAll('%3D', '=').replaceAll('%26', '&')
             : `imageCodeId=${encodeURIComponent(id)}`
-          const response = await fetch(`${server.url}/passport/image_code?${query}`)
+          const response = await fetch(`${stack.server.url}/passport/image_code?${query}`)
           await response.arrayBuffer()
           expect(response.status).toBeLessThan(500)
         },
@@ -160,7 +145,7 @@ describe('fuzzing both surfaces', () => {
   it('sent no SMS through the provider at all', async () => {
     // Production logs are buffered for up to 250 ms.
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect(server.output()).not.toContain('console provider')
+    expect(stack.server.output()).not.toContain('console provider')
     expect(await smsKeys()).toEqual([])
   })
 })

@@ -1,54 +1,33 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
-import { RedisStore } from '@signup/kv/redis-store'
-import { startServer } from './test-server.ts'
-import type { RunningServer } from './test-server.ts'
+import { startTestStack } from './test-stack.ts'
+import type { TestStack } from './test-stack.ts'
 
-const prefix = testKeyPrefix('http-limits')
-let database: TestDatabase
-let server: RunningServer
-let redis: RedisStore
+let stack: TestStack
 let counter = 0
 const freshMobile = (): string => `1360000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
-  database = await createTestDatabase('httplimits')
-  server = await startServer({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
+  stack = await startTestStack('http-limits', {
     // Each test names its client through X-Forwarded-For, so the per-IP limits stay apart.
     TRUST_PROXY: '1',
     SMS_LIMIT_IP_HOUR: '2',
     CAPTCHA_LIMIT_IP_MINUTE: '2',
   })
-  redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
-  await redis.ready()
 }, 120_000)
 
 afterAll(async () => {
-  await server?.stop()
-  await redis?.close()
-  await deleteKeysWithPrefix(prefix)
-  await database?.drop()
+  await stack?.stop()
 })
 
 async function seedCaptcha(): Promise<string> {
   const id = randomUUID()
-  await redis.set(`ImageCode_${id}`, 'Q7RT', 300)
+  await stack.redis.set(`ImageCode_${id}`, 'Q7RT', 300)
   return id
 }
 
 async function legacySend(mobile: string, ip: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.url}/passport/sms_code`, {
+  const response = await fetch(`${stack.server.url}/passport/sms_code`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...headers },
     body: JSON.stringify({ mobile, image_code: 'q7rt', image_code_id: await seedCaptcha() }),
@@ -57,7 +36,7 @@ async function legacySend(mobile: string, ip: string, headers: Record<string, st
 }
 
 async function trpcSend(mobile: string, ip: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.url}/api/trpc/auth.sendSmsCode`, {
+  const response = await fetch(`${stack.server.url}/api/trpc/auth.sendSmsCode`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...headers },
     body: JSON.stringify({ mobile, imageCode: 'q7rt', imageCodeId: await seedCaptcha() }),
@@ -105,12 +84,12 @@ describe('send limits over HTTP', () => {
   it('CAPTCHA_LIMIT_IP_MINUTE: the image route answers 429 with Retry-After, tRPC 429 REQERR', async () => {
     const ip = '198.51.100.20'
     const image = (id = randomUUID()) =>
-      fetch(`${server.url}/passport/image_code?imageCodeId=${id}`, {
+      fetch(`${stack.server.url}/passport/image_code?imageCodeId=${id}`, {
         headers: { 'x-forwarded-for': ip },
       })
     expect((await image()).status).toBe(200)
     const trpcImage = () =>
-      fetch(`${server.url}/api/trpc/auth.getImageCode`, {
+      fetch(`${stack.server.url}/api/trpc/auth.getImageCode`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
         body: '{}',
@@ -135,16 +114,16 @@ describe('request ids and logs', () => {
     const refused = await trpcSend(mobile, '198.51.100.31', { 'x-request-id': id })
     expect(refused.response.headers.get('x-request-id')).toBe(id)
 
-    const forged = await fetch(`${server.url}/healthz`, {
+    const forged = await fetch(`${stack.server.url}/healthz`, {
       headers: { 'x-request-id': 'evil"} id with spaces' },
     })
     expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
-    const generated = await fetch(`${server.url}/`, { method: 'HEAD' })
+    const generated = await fetch(`${stack.server.url}/`, { method: 'HEAD' })
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
 
     // Production logs are buffered for up to 250 ms.
     await new Promise((resolve) => setTimeout(resolve, 600))
-    const lines = server
+    const lines = stack.server
       .output()
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -162,7 +141,7 @@ describe('request ids and logs', () => {
       expect.objectContaining({ reqId: sentId, msg: 'sms code (console provider, not sent)' }),
     )
     // Masked mobiles only, and never a code or a captcha answer.
-    const output = server.output()
+    const output = stack.server.output()
     expect(output).not.toContain(mobile)
     expect(output).not.toMatch(/"code":"\d{6}"/)
     expect(output.toLowerCase()).not.toContain('q7rt')

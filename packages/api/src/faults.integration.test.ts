@@ -1,4 +1,4 @@
-import { RONGLIAN } from '@signup/sms/testing/example-credentials'
+import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credentials'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -308,11 +308,7 @@ describe('a provider that hangs past SMS_TIMEOUT_MS', () => {
   })
 
   it('answers THIRDERR in time, leaves no code or count behind, and recovers', async () => {
-    const fake = await startFakeRonglian({
-      accountSid: RONGLIAN.RONGLIAN_ACCOUNT_SID,
-      authToken: RONGLIAN.RONGLIAN_AUTH_TOKEN,
-      appId: RONGLIAN.RONGLIAN_APP_ID,
-    })
+    const fake = await startFakeRonglian(RONGLIAN_ACCOUNT)
     const env = loadEnv({
       NODE_ENV: 'test',
       DATABASE_URL: database.url,

@@ -1,4 +1,4 @@
-import { RONGLIAN } from '@signup/sms/testing/example-credentials'
+import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credentials'
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { RET } from '@signup/auth/ret'
@@ -46,11 +46,7 @@ async function send(mobile: string, captchaId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  fake = await startFakeRonglian({
-    accountSid: RONGLIAN.RONGLIAN_ACCOUNT_SID,
-    authToken: RONGLIAN.RONGLIAN_AUTH_TOKEN,
-    appId: RONGLIAN.RONGLIAN_APP_ID,
-  })
+  fake = await startFakeRonglian(RONGLIAN_ACCOUNT)
   database = await createTestDatabase('smsprovider')
   const env = loadEnv({
     NODE_ENV: 'test',

@@ -8,7 +8,13 @@ import {
 } from './provider-config.ts'
 import { startFakeRonglian } from './testing/fake-ronglian.ts'
 import type { FakeProvider } from './testing/fake-server.ts'
-import { ALIYUN, RONGLIAN, TENCENT, TWILIO } from './testing/example-credentials.ts'
+import {
+  ALIYUN,
+  RONGLIAN,
+  RONGLIAN_ACCOUNT,
+  TENCENT,
+  TWILIO,
+} from './testing/example-credentials.ts'
 import { MESSAGE } from './testing/provider-contract.ts'
 
 describe('checkSmsProviderEnv', () => {
@@ -131,11 +137,7 @@ describe('createConfiguredSender', () => {
   const logger = { info: () => undefined, warn: () => undefined }
   let fake: FakeProvider
   beforeAll(async () => {
-    fake = await startFakeRonglian({
-      accountSid: RONGLIAN.RONGLIAN_ACCOUNT_SID,
-      authToken: RONGLIAN.RONGLIAN_AUTH_TOKEN,
-      appId: RONGLIAN.RONGLIAN_APP_ID,
-    })
+    fake = await startFakeRonglian(RONGLIAN_ACCOUNT)
   })
   afterAll(() => fake.close())
 

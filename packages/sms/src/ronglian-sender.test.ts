@@ -6,26 +6,21 @@ import {
   ronglianSig,
   ronglianTimestamp,
 } from './ronglian-sender.ts'
+import { RONGLIAN_ACCOUNT } from './testing/example-credentials.ts'
 import { startFakeRonglian } from './testing/fake-ronglian.ts'
 import type { FakeProvider } from './testing/fake-server.ts'
 import { describeProviderContract, MESSAGE } from './testing/provider-contract.ts'
 
-const ACCOUNT = {
-  accountSid: '8a216da8662360a4016629c6ed8f1e65',
-  authToken: '5bc1f4a0f4f54ab6a3b4f3e4c1d2e3f4',
-  appId: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
-}
-
 describe('ronglian request signing', () => {
   // Computed with Python's hashlib/base64 from the documented recipe (Ronglian publishes none).
   it('sig is the upper-case hex MD5 of accountSid + authToken + timestamp', () => {
-    expect(ronglianSig(ACCOUNT.accountSid, ACCOUNT.authToken, '20240102003005')).toBe(
-      '6EACE12A44D474661AF43FCDA2FA341E',
-    )
+    expect(
+      ronglianSig(RONGLIAN_ACCOUNT.accountSid, RONGLIAN_ACCOUNT.authToken, '20240102003005'),
+    ).toBe('6EACE12A44D474661AF43FCDA2FA341E')
   })
 
   it('Authorization is base64 of accountSid:timestamp', () => {
-    expect(ronglianAuthorization(ACCOUNT.accountSid, '20240102003005')).toBe(
+    expect(ronglianAuthorization(RONGLIAN_ACCOUNT.accountSid, '20240102003005')).toBe(
       'OGEyMTZkYTg2NjIzNjBhNDAxNjYyOWM2ZWQ4ZjFlNjU6MjAyNDAxMDIwMDMwMDU=',
     )
   })
@@ -48,19 +43,25 @@ describe('ronglian request signing', () => {
 describe('ronglian request', () => {
   let fake: FakeProvider
   beforeAll(async () => {
-    fake = await startFakeRonglian(ACCOUNT)
+    fake = await startFakeRonglian(RONGLIAN_ACCOUNT)
   })
   afterAll(() => fake.close())
 
   it('posts {to, appId, templateId, datas: [code, minutes]} to the account template SMS path', async () => {
-    await createRonglianSender({ ...ACCOUNT, templateId: '1', baseUrl: fake.url }).sendCode(MESSAGE)
+    await createRonglianSender({
+      ...RONGLIAN_ACCOUNT,
+      templateId: '1',
+      baseUrl: fake.url,
+    }).sendCode(MESSAGE)
     expect(fake.problems).toEqual([])
     const [request] = fake.requests
-    expect(request?.path).toBe(`/2013-12-26/Accounts/${ACCOUNT.accountSid}/SMS/TemplateSMS`)
+    expect(request?.path).toBe(
+      `/2013-12-26/Accounts/${RONGLIAN_ACCOUNT.accountSid}/SMS/TemplateSMS`,
+    )
     expect(request?.query.get('sig')).toMatch(/^[0-9A-F]{32}$/)
     expect(JSON.parse(request?.body ?? '')).toEqual({
       to: '13812345678',
-      appId: ACCOUNT.appId,
+      appId: RONGLIAN_ACCOUNT.appId,
       templateId: '1',
       datas: ['012345', '5'],
     })
@@ -69,7 +70,7 @@ describe('ronglian request', () => {
   it('a clock in the wrong time zone would be refused by the fake', async () => {
     const eightHoursAgo = () => new Date(Date.now() - 8 * 3_600_000)
     const sender = createRonglianSender({
-      ...ACCOUNT,
+      ...RONGLIAN_ACCOUNT,
       templateId: '1',
       baseUrl: fake.url,
       now: eightHoursAgo,
@@ -82,11 +83,11 @@ describe('ronglian request', () => {
 
 describeProviderContract({
   provider: 'ronglian',
-  start: () => startFakeRonglian(ACCOUNT),
+  start: () => startFakeRonglian(RONGLIAN_ACCOUNT),
   create: (fake, options = {}) =>
     createRonglianSender({
-      ...ACCOUNT,
-      authToken: options.secret ?? ACCOUNT.authToken,
+      ...RONGLIAN_ACCOUNT,
+      authToken: options.secret ?? RONGLIAN_ACCOUNT.authToken,
       templateId: '1',
       baseUrl: fake.url,
       ...options,

@@ -8,6 +8,12 @@ export const RONGLIAN = {
   RONGLIAN_APP_ID: '8aaf0708a9c4f1e2015ad2b3c4d5e6f7',
   RONGLIAN_TEMPLATE_ID: '1',
 }
+/** The same Ronglian account as the fake provider takes it (`startFakeRonglian`). */
+export const RONGLIAN_ACCOUNT = {
+  accountSid: RONGLIAN.RONGLIAN_ACCOUNT_SID,
+  authToken: RONGLIAN.RONGLIAN_AUTH_TOKEN,
+  appId: RONGLIAN.RONGLIAN_APP_ID,
+}
 export const ALIYUN = {
   ALIYUN_ACCESS_KEY_ID: 'LTAI5tRqBv9xExampleKey01',
   ALIYUN_ACCESS_KEY_SECRET: 'Zx8wQ3rT6yU9iO2pA5sD8fG1hJ4kL7',

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
-import { header, parseJson, startFakeProvider } from './fake-server.ts'
+import { header, startFakeProvider } from './fake-server.ts'
+import { parseJsonObject } from '../provider-http.ts'
 import type { FakeProvider, ReceivedRequest } from './fake-server.ts'
 
 export interface FakeAliyunOptions {
@@ -118,7 +119,7 @@ export function checkAliyunRequest(
   if (!/^SMS_\d+$/.test(request.query.get('TemplateCode') ?? '')) {
     problems.push('TemplateCode is not SMS_<digits>')
   }
-  const params = parseJson(request.query.get('TemplateParam') ?? '')
+  const params = parseJsonObject(request.query.get('TemplateParam') ?? '')
   if (!params || !Object.values(params).every((value) => typeof value === 'string')) {
     problems.push('TemplateParam is not a JSON object of strings')
   }

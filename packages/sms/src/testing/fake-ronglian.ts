@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { header, isStringArray, parseJson, startFakeProvider } from './fake-server.ts'
+import { header, isStringArray, startFakeProvider } from './fake-server.ts'
+import { parseJsonObject } from '../provider-http.ts'
 import type { FakeProvider, ReceivedRequest } from './fake-server.ts'
 
 export interface FakeRonglianOptions {
@@ -86,7 +87,7 @@ export function checkRonglianRequest(
   if (!header(request, 'accept').includes('application/json')) {
     problems.push('accept is not application/json')
   }
-  const body = parseJson(request.body)
+  const body = parseJsonObject(request.body)
   if (!body) return [...problems, 'body is not a JSON object']
   if (typeof body.to !== 'string' || !/^1[3-9]\d{9}$/.test(body.to)) {
     problems.push(`to ${JSON.stringify(body.to)} is not a mainland mobile`)

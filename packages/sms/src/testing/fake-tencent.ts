@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
-import { header, isStringArray, parseJson, startFakeProvider } from './fake-server.ts'
+import { header, isStringArray, startFakeProvider } from './fake-server.ts'
+import { parseJsonObject } from '../provider-http.ts'
 import type { FakeProvider, ReceivedRequest } from './fake-server.ts'
 
 export interface FakeTencentOptions {
@@ -33,7 +34,8 @@ export function startFakeTencent(options: FakeTencentOptions): Promise<FakeProvi
       }),
     }),
     answer(behaviour, request) {
-      const phone = (parseJson(request.body)?.PhoneNumberSet as string[] | undefined)?.[0] ?? ''
+      const phone =
+        (parseJsonObject(request.body)?.PhoneNumberSet as string[] | undefined)?.[0] ?? ''
       if (behaviour.kind === 'error') {
         const text = behaviour.message ?? TENCENT_MESSAGES[behaviour.code] ?? 'error'
         // Request-level refusals come as Response.Error; per-number ones in SendStatusSet.
@@ -139,7 +141,7 @@ export function checkTencentRequest(
     if (expected.signature !== signature) problems.push('signature does not match')
   }
 
-  const body = parseJson(request.body)
+  const body = parseJsonObject(request.body)
   if (!body) return [...problems, 'body is not a JSON object']
   const phones = body.PhoneNumberSet
   if (!isStringArray(phones) || phones.length !== 1 || !/^\+861[3-9]\d{9}$/.test(phones[0] ?? '')) {
