@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestStack } from './test-stack.ts'
@@ -10,16 +11,27 @@ let stack: TestStack
 let counter = 0
 const freshMobile = (): string => `1370000${String(++counter).padStart(4, '0')}`
 
-/** The pids of a process's children (the cluster's workers). */
+/**
+ * The cluster's workers: the children of the primary that run the server (on a cold cache, tsx
+ * also starts an esbuild service as a child, which is not one of them).
+ */
 function childPids(pid: number): number[] {
+  let children: number[]
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number)
   } catch {
     return [] // pgrep exits 1 when there are none
   }
+  return children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('server/main.ts')
+    } catch {
+      return false // exited meanwhile
+    }
+  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
