@@ -22,6 +22,10 @@ interface ListeningMessage {
 }
 
 const SHUTDOWN_GRACE_MS = 5_000
+/** The workers the primary has not yet seen exit. */
+const liveWorkers = (): Worker[] =>
+  Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined)
+
 /** A worker replaced more often than this many times a minute means a crash loop: give up. */
 const MAX_RESTARTS_PER_MINUTE = 10
 
@@ -108,7 +112,8 @@ async function serve(env: Env): Promise<void> {
 function supervise(env: Env): void {
   const logger = createLogger(env)
   const count = env.WEB_CONCURRENCY
-  const listening = new Map<number, ListeningMessage>()
+  /** Ids of the workers that listen now. */
+  const listening = new Set<number>()
   let started = false
   let closing = false
   const restarts: number[] = []
@@ -117,7 +122,7 @@ function supervise(env: Env): void {
     const worker = cluster.fork()
     worker.on('message', (message: ListeningMessage) => {
       if (message.kind !== 'listening') return
-      listening.set(worker.id, message)
+      listening.add(worker.id)
       if (started) {
         logger.info(
           { worker: worker.id, workerPid: worker.process.pid },
@@ -142,7 +147,7 @@ function supervise(env: Env): void {
   cluster.on('exit', (worker, code, signal) => {
     const wasListening = listening.delete(worker.id)
     if (closing) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
+      if (liveWorkers().length === 0) {
         logger.flush()
         process.exit()
       }
@@ -151,15 +156,15 @@ function supervise(env: Env): void {
     // A worker exits 0 only through its own shutdown (a signal meant for the whole group, say
     // Ctrl-C in a terminal, may reach it before the primary): not a crash to replace.
     if (code === 0 && signal === null) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
+      if (liveWorkers().length === 0) process.exit()
       return
     }
     // A worker that never listened failed to start: its siblings will too (bad configuration).
     if (!started && !wasListening) {
       logger.error({ code, signal }, 'a worker failed to start; stopping')
       logger.flush()
-      stopAll()
       process.exitCode = 1
+      stopAll()
       return
     }
     const now = Date.now()
@@ -168,8 +173,8 @@ function supervise(env: Env): void {
     if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
       logger.error({ restarts: restarts.length }, 'workers keep dying; stopping')
       logger.flush()
-      stopAll()
       process.exitCode = 1
+      stopAll()
       return
     }
     logger.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting another')
@@ -178,10 +183,10 @@ function supervise(env: Env): void {
 
   const stopAll = (): void => {
     closing = true
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+    if (liveWorkers().length === 0) process.exit()
+    for (const worker of liveWorkers()) worker.process.kill('SIGTERM')
     setTimeout(() => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
+      for (const worker of liveWorkers()) worker.process.kill('SIGKILL')
       process.exit()
     }, SHUTDOWN_GRACE_MS * 2).unref()
   }

@@ -93,20 +93,15 @@ export class RedisLimiter implements RateLimiter {
     })
   }
 
+  /** The script calls a take or give-back makes: all counters in one, or one per group. */
+  #batches(groups: readonly (readonly WindowCounter[])[]): (readonly WindowCounter[])[] {
+    const batches = this.mode === 'single' ? [groups.flat()] : groups
+    return batches.filter((batch) => batch.length > 0)
+  }
+
   async take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
     checkCounters(groups)
-    if (this.mode === 'single') {
-      const all = groups.flat()
-      if (all.length === 0) return null
-      try {
-        return await this.#takeGroup(all)
-      } catch (error) {
-        throw new StoreUnavailableError(`Redis limiter failed: ${(error as Error).message}`, {
-          cause: error,
-        })
-      }
-    }
-    const present = groups.filter((group) => group.length > 0)
+    const present = this.#batches(groups)
     const settled = await Promise.allSettled(present.map((group) => this.#takeGroup(group)))
     const counted = present.filter((_, i) => {
       const outcome = settled[i]
@@ -120,27 +115,25 @@ export class RedisLimiter implements RateLimiter {
     // All or nothing across groups: what one group counted is returned when another did not. A
     // give-back that fails leaves those limits stricter until their windows end, never looser.
     if (counted.length > 0) await this.giveBack(counted).catch(() => undefined)
-    if (failure) {
-      const reason = failure.reason as Error
-      throw new StoreUnavailableError(`Redis limiter failed: ${reason.message}`, { cause: reason })
-    }
+    if (failure) throw limiterFailure(failure.reason)
     return refusal
   }
 
   async giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void> {
-    const batches = this.mode === 'single' ? [groups.flat()] : groups
     try {
       await Promise.all(
-        batches
-          .filter((group) => group.length > 0)
-          .map((group) =>
-            this.#scripts.limiterGiveBack(group.length, ...group.map((counter) => counter.key)),
-          ),
+        this.#batches(groups).map((group) =>
+          this.#scripts.limiterGiveBack(group.length, ...group.map((counter) => counter.key)),
+        ),
       )
     } catch (error) {
-      throw new StoreUnavailableError(`Redis limiter failed: ${(error as Error).message}`, {
-        cause: error,
-      })
+      throw limiterFailure(error)
     }
   }
+}
+
+/** What every limiter call throws when Redis fails it: the store's one error for an outage. */
+function limiterFailure(error: unknown): StoreUnavailableError {
+  const message = error instanceof Error ? error.message : String(error)
+  return new StoreUnavailableError(`Redis limiter failed: ${message}`, { cause: error })
 }
