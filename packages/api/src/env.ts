@@ -122,21 +122,21 @@ const envSchema = z
     WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   })
   .superRefine((env, ctx) => {
+    const require = (names: readonly (keyof typeof env)[], message: string): void => {
+      for (const name of names) {
+        if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message })
+      }
+    }
     // A chosen provider cannot start without its credentials, in any mode.
     for (const issue of checkSmsProviderEnv(env.SMS_PROVIDER ?? [], env)) {
       ctx.addIssue({ code: 'custom', path: [issue.variable], message: issue.message })
     }
     // Workers share state only through Redis and Postgres, never the in-process dev stand-ins.
     if (env.WEB_CONCURRENCY > 1) {
-      for (const name of ['DATABASE_URL', 'REDIS_URL'] as const) {
-        if (env[name] === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)',
-          })
-        }
-      }
+      require([
+        'DATABASE_URL',
+        'REDIS_URL',
+      ], 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)')
     }
     if (env.NODE_ENV !== 'production') return
     // Fixed codes in production are a back door unless an operator says so in as many words.
@@ -148,11 +148,7 @@ const envSchema = z
       })
     }
     // Production never falls back to the embedded dev stores or the console provider by accident.
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'] as const) {
-      if (env[name] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' })
-      }
-    }
+    require(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'], 'is required in production')
   })
 
 export type Env = z.output<typeof envSchema>
