@@ -175,9 +175,13 @@ async function reportPage(url: string): Promise<void> {
   )
   const timing = await pageTimings(url)
   console.log(
-    `page in Chromium (median of 7) LCP ${timing.lcpMs.toFixed(0)} ms   ` +
+    `page in Chromium (median of ${timing.interactiveSamples.length}) LCP ${timing.lcpMs.toFixed(0)} ms   ` +
       `interactive ${timing.interactiveMs.toFixed(0)} ms   ` +
       `captcha shown ${timing.captchaMs.toFixed(0)} ms`,
+  )
+  console.log(
+    `  interactive per load: ${timing.interactiveSamples.map((ms) => ms.toFixed(0)).join(', ')} ms` +
+      (timing.noisyLoads > 0 ? `; ${timing.noisyLoads} started before the CPUs were quiet` : ''),
   )
   console.log(
     'goals: >= 3200 sends/s with p99 < 50 ms; >= 1500 images/s; ' +
