@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { test as base, expect } from '@playwright/test'
 import type { Page } from '@playwright/test'
 import { Redis } from 'ioredis'
@@ -12,6 +13,8 @@ export interface SignupApp {
   /** Waits for the page's next captcha and returns its id and answer from Redis. */
   nextCaptcha(page: Page, trigger?: () => Promise<unknown>): Promise<{ id: string; answer: string }>
   registerUser(mobile: string): Promise<void>
+  /** Has a code sent to `mobile` by another client, through the legacy HTTP endpoint. */
+  sendCodeElsewhere(page: Page, mobile: string): Promise<void>
 }
 
 let counter = 0
@@ -47,6 +50,16 @@ export const test = base.extend<{ app: SignupApp }>({
         // The image the page shows must be this captcha before the test types its answer.
         await expect(page.getByTestId('captcha-image')).toHaveAttribute('src', /^data:image\/png/)
         return { id, answer }
+      },
+      async sendCodeElsewhere(page, mobile) {
+        const id = randomUUID()
+        const image = await page.request.get(`${url}/passport/image_code?imageCodeId=${id}`)
+        expect(image.status()).toBe(200)
+        const answer = await redis.get(`ImageCode_${id}`)
+        const sent = await page.request.post(`${url}/passport/sms_code`, {
+          data: { mobile, image_code: answer, image_code_id: id },
+        })
+        expect(await sent.json()).toMatchObject({ errno: 0 })
       },
       async registerUser(mobile) {
         await db.query(

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
+import { RET, RET_MESSAGE } from '@signup/auth/ret'
 import { expect, test } from './fixtures.ts'
 import type { SignupApp } from './fixtures.ts'
 
@@ -117,6 +118,113 @@ test('the same flow by keyboard only', async ({ page, app }) => {
     page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`),
   ).toBeVisible()
   expect(await app.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
+})
+
+test('clicking the captcha image gets a new one', async ({ page, app }) => {
+  const captcha = await open(page, app)
+  const fresh = await app.nextCaptcha(page, () => page.getByTestId('captcha-image').click())
+  expect(fresh.id).not.toBe(captcha.id)
+  await expect(page.getByRole('button', { name: '看不清？点击图片换一张' })).toBeVisible()
+})
+
+test('a captcha is fetched anew by itself when it expires', async ({ page, app }) => {
+  // The server keeps captchas for 300 s; this page is told 1 s, so its timer fires in the test.
+  await page.route('**/api/trpc/auth.getImageCode', async (route) => {
+    const response = await route.fetch()
+    const body = (await response.json()) as { result: { data: { expiresIn: number } } }
+    body.result.data.expiresIn = 1
+    await route.fulfill({ response, json: body })
+  })
+  const first = await open(page, app)
+  // No click, no send: the page asks for the next one on its own.
+  const second = await app.nextCaptcha(page)
+  expect(second.id).not.toBe(first.id)
+})
+
+test('a send refused as too soon (REQERR): its message, then a countdown from retryAfter', async ({
+  page,
+  app,
+}) => {
+  const captcha = await open(page, app)
+  const mobile = app.freshMobile()
+  await mobileField(page).fill(mobile)
+  await captchaField(page).fill(captcha.answer)
+  // Another client has just had a code sent to this mobile (SMS_RESEND_SECONDS is 3 here).
+  await app.sendCodeElsewhere(page, mobile)
+  const refusal = page.waitForResponse((r) => r.url().includes('auth.sendSmsCode'))
+  await submit(page).click()
+
+  const body = (await (await refusal).json()) as {
+    error: { data: { errno: number; retryAfter: number } }
+  }
+  expect(body.error.data.errno).toBe(RET.REQERR)
+  expect(body.error.data.retryAfter).toBeGreaterThanOrEqual(1)
+  await expect(page.getByText(RET_MESSAGE.REQERR)).toBeVisible()
+  await expect(submit(page)).toBeDisabled()
+  await expect(submit(page)).toHaveText(/^[1-3] 秒后重发$/)
+  await expect(submit(page)).toBeEnabled({ timeout: 6_000 })
+  await expect(submit(page)).toHaveText('获取验证码')
+})
+
+test('a send that never gets an answer: the general message and a retry that sends', async ({
+  page,
+  app,
+}) => {
+  const captcha = await open(page, app)
+  const mobile = app.freshMobile()
+  await page.route('**/api/trpc/auth.sendSmsCode', (route) => route.abort('internetdisconnected'))
+  await mobileField(page).fill(mobile)
+  await captchaField(page).fill(captcha.answer)
+  const fresh = app.nextCaptcha(page, () => submit(page).click())
+
+  await expect(page.getByText('网络异常，请检查网络后重试')).toBeVisible()
+  const retry = page.getByRole('button', { name: '重试' })
+  await expect(retry).toBeEnabled()
+  expect(await app.redis.get(`SMS_${mobile}`)).toBeNull()
+
+  // The network is back; the page showed a new captcha, which the visitor types before retrying.
+  await page.unroute('**/api/trpc/auth.sendSmsCode')
+  await captchaField(page).fill((await fresh).answer)
+  await retry.click()
+  await expect(
+    page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`),
+  ).toBeVisible()
+  await expect(page.getByText('网络异常，请检查网络后重试')).toHaveCount(0)
+  expect(await app.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
+})
+
+test('THIRDERR and DBERR show in the general message, not beside a field', async ({
+  page,
+  app,
+}) => {
+  // The server's own refusals of this kind are tested over HTTP; here the provider or database
+  // "fails" by rewriting a real refusal's errno, so the page reads the exact shape tRPC sends.
+  for (const name of ['THIRDERR', 'DBERR'] as const) {
+    await page.route('**/api/trpc/auth.sendSmsCode', async (route) => {
+      const response = await route.fetch()
+      const body = (await response.json()) as { error: { data: Record<string, unknown> } }
+      body.error.data = {
+        ...body.error.data,
+        errno: RET[name],
+        errmsg: RET_MESSAGE[name],
+        field: undefined,
+      }
+      await route.fulfill({ response, status: 502, json: body })
+    })
+    const captcha = await open(page, app)
+    await mobileField(page).fill(app.freshMobile())
+    // A wrong answer: the real refusal never sends an SMS, whatever this test rewrites it to.
+    await captchaField(page).fill(captcha.answer === 'ZZZZ' ? 'YYYY' : 'ZZZZ')
+    await submit(page).click()
+
+    const general = page.locator('.general-message')
+    await expect(general).toContainText(RET_MESSAGE[name])
+    await expect(general.getByRole('button', { name: '重试' })).toBeVisible()
+    await expect(page.locator('.field-message').filter({ hasText: RET_MESSAGE[name] })).toHaveCount(
+      0,
+    )
+    await page.unroute('**/api/trpc/auth.sendSmsCode')
+  }
 })
 
 test('switches to English and back', async ({ page, app }) => {
