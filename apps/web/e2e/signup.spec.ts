@@ -16,6 +16,18 @@ const mobileField = (page: Page) => page.getByLabel('手机号')
 const captchaField = (page: Page) => page.getByLabel('图片验证码', { exact: true })
 const submit = (page: Page) => page.locator('#send-code')
 
+/** The confirmation naming the masked mobile, as a visitor reads it. */
+const sentTo = (page: Page, mobile: string) =>
+  page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
+
+/** SMS_RESEND_SECONDS is 3 for this run: the button counts down, then comes back. */
+async function expectCountdownThenButtonBack(page: Page): Promise<void> {
+  await expect(submit(page)).toBeDisabled()
+  await expect(submit(page)).toHaveText(/^[1-3] 秒后重发$/)
+  await expect(submit(page)).toBeEnabled({ timeout: 6_000 })
+  await expect(submit(page)).toHaveText('获取验证码')
+}
+
 test('the whole happy path: code sent, confirmation, countdown, button back', async ({
   page,
   app,
@@ -27,19 +39,13 @@ test('the whole happy path: code sent, confirmation, countdown, button back', as
   const next = app.nextCaptcha(page)
   await submit(page).click()
 
-  await expect(
-    page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`),
-  ).toBeVisible()
-  await expect(submit(page)).toBeDisabled()
-  await expect(submit(page)).toHaveText(/^[1-3] 秒后重发$/)
+  await expect(sentTo(page, mobile)).toBeVisible()
+  await expectCountdownThenButtonBack(page)
   expect(await app.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
   // The captcha was spent: a new one replaced it, and its field is empty again.
   const fresh = await next
   expect(fresh.id).not.toBe(captcha.id)
   await expect(captchaField(page)).toHaveValue('')
-  // SMS_RESEND_SECONDS is 3 for this run: the countdown ends and the button comes back.
-  await expect(submit(page)).toBeEnabled({ timeout: 6_000 })
-  await expect(submit(page)).toHaveText('获取验证码')
 })
 
 test('a wrong captcha: its message appears and a new image replaces the old one', async ({
@@ -114,9 +120,7 @@ test('the same flow by keyboard only', async ({ page, app }) => {
   await page.keyboard.type(captcha.answer)
   await page.keyboard.press('Enter')
 
-  await expect(
-    page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`),
-  ).toBeVisible()
+  await expect(sentTo(page, mobile)).toBeVisible()
   expect(await app.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
 })
 
@@ -160,10 +164,7 @@ test('a send refused as too soon (REQERR): its message, then a countdown from re
   expect(body.error.data.errno).toBe(RET.REQERR)
   expect(body.error.data.retryAfter).toBeGreaterThanOrEqual(1)
   await expect(page.getByText(RET_MESSAGE.REQERR)).toBeVisible()
-  await expect(submit(page)).toBeDisabled()
-  await expect(submit(page)).toHaveText(/^[1-3] 秒后重发$/)
-  await expect(submit(page)).toBeEnabled({ timeout: 6_000 })
-  await expect(submit(page)).toHaveText('获取验证码')
+  await expectCountdownThenButtonBack(page)
 })
 
 test('a send that never gets an answer: the general message and a retry that sends', async ({
@@ -186,9 +187,7 @@ test('a send that never gets an answer: the general message and a retry that sen
   await page.unroute('**/api/trpc/auth.sendSmsCode')
   await captchaField(page).fill((await fresh).answer)
   await retry.click()
-  await expect(
-    page.getByText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(-4)}`),
-  ).toBeVisible()
+  await expect(sentTo(page, mobile)).toBeVisible()
   await expect(page.getByText('网络异常，请检查网络后重试')).toHaveCount(0)
   expect(await app.redis.get(`SMS_${mobile}`)).toMatch(/^\d{6}$/)
 })
