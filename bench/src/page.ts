@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { WEB_DIR } from '@signup/web/test-server'
 
 const CHROMIUM_ARGS = [
@@ -15,6 +16,17 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ]
+
+/** Every load is on a 375 px phone screen. */
+const PHONE = { width: 375, height: 740 }
+
+/** Debian's Chromium (`CHROMIUM_PATH` overrides it), never a downloaded browser. */
+function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  })
+}
 
 /**
  * Sums the gzip size of every script the prerendered `/` makes the browser download, as the build
@@ -139,15 +151,12 @@ export interface PageTimings extends PageTiming {
 
 /** Loads the page `runs` times in a fresh context each and returns the median timings. */
 export async function pageTimings(url: string, runs = 7): Promise<PageTimings> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  })
+  const browser = await launchChromium()
   const samples: PageTiming[] = []
   let noisyLoads = 0
   try {
     for (let run = 0; run < runs + 1; run++) {
-      const context = await browser.newContext({ viewport: { width: 375, height: 740 } })
+      const context = await browser.newContext({ viewport: PHONE })
       const page = await context.newPage()
       await page.addInitScript(() => {
         const w = window as unknown as { __lcp: number }
@@ -197,12 +206,9 @@ export interface DownloadedScript {
  * first captcha is shown (so anything fetched at hydration counts too).
  */
 export async function downloadedScripts(url: string): Promise<DownloadedScript[]> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  })
+  const browser = await launchChromium()
   try {
-    const context = await browser.newContext({ viewport: { width: 375, height: 740 } })
+    const context = await browser.newContext({ viewport: PHONE })
     const page = await context.newPage()
     const pending: Promise<DownloadedScript>[] = []
     page.on('response', (response) => {

@@ -30,6 +30,12 @@ export const test = base.extend<{ app: SignupApp }>({
     })
     const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL })
     await db.connect()
+    /** The captcha's answer as the server stored it in Redis. */
+    const storedAnswer = async (id: string): Promise<string> => {
+      const answer = await redis.get(`ImageCode_${id}`)
+      if (!answer) throw new Error(`no answer stored for captcha ${id}`)
+      return answer
+    }
     const app: SignupApp = {
       url,
       redis,
@@ -45,8 +51,7 @@ export const test = base.extend<{ app: SignupApp }>({
         ])
         const body = (await response.json()) as { result: { data: { imageCodeId: string } } }
         const id = body.result.data.imageCodeId
-        const answer = await redis.get(`ImageCode_${id}`)
-        if (!answer) throw new Error(`no answer stored for captcha ${id}`)
+        const answer = await storedAnswer(id)
         // The image the page shows must be this captcha before the test types its answer.
         await expect(page.getByTestId('captcha-image')).toHaveAttribute('src', /^data:image\/png/)
         return { id, answer }
@@ -55,7 +60,7 @@ export const test = base.extend<{ app: SignupApp }>({
         const id = randomUUID()
         const image = await page.request.get(`${url}/passport/image_code?imageCodeId=${id}`)
         expect(image.status()).toBe(200)
-        const answer = await redis.get(`ImageCode_${id}`)
+        const answer = await storedAnswer(id)
         const sent = await page.request.post(`${url}/passport/sms_code`, {
           data: { mobile, image_code: answer, image_code_id: id },
         })
