@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { RET, RET_MESSAGE } from '@signup/auth/ret'
+import { RET, RET_MESSAGE } from '@signup/trpc/ret'
 import { expect, test } from './fixtures.ts'
 import type { SignupApp } from './fixtures.ts'
 

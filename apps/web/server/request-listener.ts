@@ -6,13 +6,15 @@ import type { AppServices } from '@signup/api/services'
 import {
   legacyImageCode,
   legacyRegister,
-  legacyRejection,
   legacySendSmsCode,
+  retryAfterHeaders,
 } from '@signup/auth/legacy-routes'
-import type { LegacyJsonResponse } from '@signup/auth/legacy-routes'
-import { AuthError, RET, RET_MESSAGE } from '@signup/auth/ret'
+import type { LegacyJsonRoute } from '@signup/auth/legacy-routes'
+import type { SessionCookie } from '@signup/trpc/context'
+import { DomainError } from '@signup/trpc/ret'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
-import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc'
+import { answerLegacy, answerRequestRefusal, answerServerError } from './answers.ts'
+import type { RequestRefusal, Surface } from './answers.ts'
 import {
   BodyTooLargeError,
   clientIpOf,
@@ -39,6 +41,30 @@ export interface RequestListenerOptions {
   fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 }
 
+/** What a handler knows of the request it answers, established once when the request arrives. */
+interface RequestScope {
+  req: IncomingMessage
+  res: ServerResponse
+  url: URL
+  clientIp: string | null
+  /** The request's own logger, carrying its request id; made on first use. */
+  logger(): Logger
+}
+
+type Method = 'GET' | 'HEAD' | 'POST'
+
+interface Route {
+  /** An exact path, or a prefix ending in `/*`. */
+  path: string
+  methods: readonly Method[]
+  /** The shape its refusals take. */
+  surface: Surface
+  /** Origin, content type, body limit and JSON checked first, as one step (jsonPostChecks). */
+  jsonPost?: true
+  /** `body` is the parsed JSON body of a POST that passed the checks. */
+  handle(scope: RequestScope, body: unknown): void | Promise<void>
+}
+
 /**
  * The one production server's router (CONTRACT section 3): the API paths go straight to their
  * handlers, off Next's request path; every other path goes to Next.
@@ -46,162 +72,195 @@ export interface RequestListenerOptions {
 export function createRequestListener(options: RequestListenerOptions): RequestListener {
   const { services, env, logger, fallback } = options
   const pageHeaders = securityHeaders(options.dev ?? false)
-  const sessionCookie = (req: IncomingMessage, res: ServerResponse) =>
-    createSessionCookie(req, res, { secure: env.NODE_ENV === 'production' })
+  const secure = env.NODE_ENV === 'production'
+  const scopes = new WeakMap<IncomingMessage, RequestScope>()
+  /** The auth services with the request's logger, so their lines carry its request id. */
+  const authOf = (scope: RequestScope) => ({ ...services.auth, logger: scope.logger() })
+  const sessionOf = (scope: RequestScope) => createSessionCookie(scope.req, scope.res, { secure })
 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req, res }) =>
-      createContextInner({
+    createContext: ({ req }) => {
+      const scope = scopes.get(req)
+      if (!scope) throw new Error('tRPC request outside the router')
+      return createContextInner({
         services,
-        clientIp: clientIpOf(req, env.TRUST_PROXY),
-        session: sessionCookie(req, res),
-        logger: requestLogger(req),
-      }),
+        clientIp: scope.clientIp,
+        session: sessionOf(scope),
+        logger: scope.logger(),
+      })
+    },
     // A rate-limited call says when to retry in the header too, as the legacy routes do.
     responseMeta: ({ errors }) => {
-      const retryAfter = errors.reduce(
-        (latest, error) =>
-          error.cause instanceof AuthError && error.cause.retryAfter !== undefined
-            ? Math.max(latest, error.cause.retryAfter)
-            : latest,
+      const retryAfter = Math.max(
         0,
+        ...errors.map((error) =>
+          error.cause instanceof DomainError ? (error.cause.retryAfter ?? 0) : 0,
+        ),
       )
-      return retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {}
+      return { headers: retryAfterHeaders(retryAfter > 0 ? retryAfter : undefined) }
     },
     onError: ({ error, path, req }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
-        requestLogger(req).error({ err: error.cause ?? error, path }, 'trpc procedure failed')
+        scopes
+          .get(req)
+          ?.logger()
+          .error({ err: error.cause ?? error, path }, 'trpc procedure failed')
       }
     },
   })
 
-  // One child logger per request, made on first use: most requests never log a line.
-  const requestLoggers = new WeakMap<IncomingMessage, Logger>()
-  const requestIds = new WeakMap<IncomingMessage, string>()
-  const requestLogger = (req: IncomingMessage): Logger => {
-    let child = requestLoggers.get(req)
-    if (!child) {
-      child = logger.child({ reqId: requestIds.get(req) ?? requestIdOf(req) })
-      requestLoggers.set(req, child)
+  /** A legacy JSON route, with the request's client address and session cookie. */
+  const legacyJson =
+    (run: LegacyJsonRoute<{ clientIp: string | null; session: SessionCookie }>): Route['handle'] =>
+    async (scope, body) => {
+      const request = { clientIp: scope.clientIp, session: sessionOf(scope) }
+      answerLegacy(scope.res, await run(authOf(scope), body, request))
     }
-    return child
+
+  const routes: readonly Route[] = [
+    { path: '/healthz', methods: ['GET', 'HEAD'], surface: 'legacy', handle: health },
+    {
+      path: '/passport/image_code',
+      methods: ['GET', 'HEAD'],
+      surface: 'legacy',
+      handle: imageCode,
+    },
+    {
+      path: '/passport/sms_code',
+      methods: ['POST'],
+      surface: 'legacy',
+      jsonPost: true,
+      handle: legacyJson(legacySendSmsCode),
+    },
+    {
+      path: '/passport/register',
+      methods: ['POST'],
+      surface: 'legacy',
+      jsonPost: true,
+      handle: legacyJson(legacyRegister),
+    },
+    { path: '/api/trpc/*', methods: ['GET', 'POST'], surface: 'trpc', jsonPost: true, handle: api },
+    { path: '/passport/*', methods: ['GET', 'HEAD', 'POST'], surface: 'legacy', handle: notFound },
+  ]
+
+  async function health({ res }: RequestScope): Promise<void> {
+    const report = await services.health()
+    const down = Object.entries(report.checks)
+      .filter(([, state]) => state !== 'ok')
+      .map(([name]) => name)
+    sendJson(res, report.ok ? 200 : 503, {
+      status: report.ok ? 'ok' : 'down',
+      ...report.checks,
+      down,
+    })
   }
-  const requestAuth = (req: IncomingMessage) => ({
-    ...services.auth,
-    logger: requestLogger(req),
-  })
 
-  const answer = (res: ServerResponse, response: LegacyJsonResponse): void => {
-    sendJson(res, response.status, response.body, response.headers)
+  async function imageCode(scope: RequestScope): Promise<void> {
+    const { req, res, url } = scope
+    const id = url.searchParams.get('imageCodeId')
+    const result = await legacyImageCode(authOf(scope), id, { clientIp: scope.clientIp })
+    if (result.kind === 'json') return answerLegacy(res, result.response)
+    res.writeHead(200, {
+      'content-type': 'image/png',
+      'content-length': result.png.length,
+      'cache-control': 'no-store',
+    })
+    res.end(req.method === 'HEAD' ? undefined : result.png)
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const { pathname } = url
-    const requestId = requestIdOf(req)
-    requestIds.set(req, requestId)
-    res.setHeader('x-request-id', requestId)
-    const clientIp = clientIpOf(req, env.TRUST_PROXY)
+  function api({ req, res }: RequestScope, body: unknown): void {
+    // tRPC reads the body the checks already read; answers depend on the session cookie
+    // (auth.me), so they are never cached, not even by the browser.
+    if (body !== undefined) Object.assign(req, { body })
+    res.setHeader('cache-control', 'no-store')
+    void trpc(req, res)
+  }
 
-    if (pathname === '/healthz') {
-      const report = await services.health()
-      const down = Object.entries(report.checks)
-        .filter(([, state]) => state !== 'ok')
-        .map(([name]) => name)
-      sendJson(res, report.ok ? 200 : 503, {
-        status: report.ok ? 'ok' : 'down',
-        ...report.checks,
-        down,
-      })
-      return
-    }
+  function notFound({ res }: RequestScope): void {
+    answerRequestRefusal(res, 'legacy', 'not-found')
+  }
 
-    if (pathname.startsWith('/api/trpc/')) {
-      if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) {
-        sendJson(res, 403, trpcRefusal('FORBIDDEN', 403))
-        return
-      }
-      if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
-        sendJson(res, 415, trpcRefusal('UNSUPPORTED_MEDIA_TYPE', 415))
-        return
-      }
-      // Answers depend on the session cookie (auth.me): never cached, not even by the browser.
-      res.setHeader('cache-control', 'no-store')
-      trpc(req, res)
-      return
-    }
-
-    if (pathname === '/passport/sms_code' || pathname === '/passport/register') {
-      if (req.method !== 'POST') return answer(res, legacyRejection(405))
-      if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return answer(res, legacyRejection(403))
-      if (!isJsonContentType(req.headers['content-type'])) return answer(res, legacyRejection(400))
-      let body: unknown
-      try {
-        body = JSON.parse(await readBody(req))
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          const declared = req.headers['content-length']
-          // A chunked body of unknown size is not drained: the connection closes after the 413.
-          if (declared === undefined || Number(declared) > MAX_DRAIN_BYTES) {
-            res.setHeader('connection', 'close')
-          }
-          return answer(res, legacyRejection(413))
-        }
-        return answer(res, legacyRejection(400))
-      }
-      const response =
-        pathname === '/passport/register'
-          ? await legacyRegister(requestAuth(req), body, sessionCookie(req, res))
-          : await legacySendSmsCode(requestAuth(req), body, { clientIp })
-      return answer(res, response)
-    }
-
-    if (pathname === '/passport/image_code') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, legacyRejection(405))
-      const result = await legacyImageCode(requestAuth(req), url.searchParams.get('imageCodeId'), {
-        clientIp,
-      })
-      if (result.kind === 'json') return answer(res, result.response)
-      res.writeHead(200, {
-        'content-type': 'image/png',
-        'content-length': result.png.length,
-        'cache-control': 'no-store',
-      })
-      res.end(req.method === 'HEAD' ? undefined : result.png)
-      return
-    }
-
-    if (pathname.startsWith('/passport/')) return answer(res, legacyRejection(404))
-
+  async function page({ req, res }: RequestScope): Promise<void> {
     if (options.staticAssets?.(req, res)) return
-
     for (const [name, value] of Object.entries(pageHeaders)) res.setHeader(name, value)
     await fallback(req, res)
   }
 
-  return (req, res) => {
-    route(req, res).catch((error: unknown) => {
-      requestLogger(req).error({ err: error, url: req.url }, 'request failed')
-      if (!res.headersSent) {
-        sendJson(res, 500, { errno: RET.SERVERERR, errmsg: RET_MESSAGE.SERVERERR })
-      } else {
-        res.destroy()
-      }
-    })
+  /**
+   * The checks every JSON POST route shares, as one step: a cross-site Origin is refused (for
+   * any method), a POST must be JSON within MAX_BODY_BYTES. Answers the body (still as text for
+   * tRPC, which parses it itself), or null once it has answered the refusal.
+   */
+  async function jsonPostChecks(
+    { req, res }: RequestScope,
+    surface: Surface,
+  ): Promise<{ body: unknown } | null> {
+    const refuse = (refusal: RequestRefusal, headers?: Record<string, string>): null => {
+      answerRequestRefusal(res, surface, refusal, headers)
+      return null
+    }
+    if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return refuse('cross-origin')
+    if (req.method !== 'POST') return { body: undefined }
+    if (!isJsonContentType(req.headers['content-type'])) return refuse('not-json')
+    let text: string
+    try {
+      text = await readBody(req, MAX_BODY_BYTES)
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error
+      const declared = req.headers['content-length']
+      // A chunked body of unknown size is not drained: the connection closes after the 413.
+      const drained = declared !== undefined && Number(declared) <= MAX_DRAIN_BYTES
+      return refuse('too-large', drained ? {} : { connection: 'close' })
+    }
+    if (surface === 'trpc') return { body: text }
+    try {
+      return { body: JSON.parse(text) as unknown }
+    } catch {
+      return refuse('malformed')
+    }
   }
-}
 
-/** The body a tRPC client expects for a refusal made before tRPC saw the request. */
-function trpcRefusal(code: 'FORBIDDEN' | 'UNSUPPORTED_MEDIA_TYPE', httpStatus: number) {
-  return {
-    error: {
-      message: RET_MESSAGE.PARAMERR,
-      code: TRPC_ERROR_CODES_BY_KEY[code],
-      data: { code, httpStatus, errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR },
-    },
+  function routeOf(pathname: string): Route | undefined {
+    return routes.find((route) =>
+      route.path.endsWith('/*')
+        ? pathname.startsWith(route.path.slice(0, -1))
+        : pathname === route.path,
+    )
+  }
+
+  async function dispatch(scope: RequestScope): Promise<void> {
+    const route = routeOf(scope.url.pathname)
+    if (!route) return page(scope)
+    if (!route.methods.includes(scope.req.method as Method)) {
+      const allow = route.methods.join(', ')
+      return answerRequestRefusal(scope.res, route.surface, 'method-not-allowed', { allow })
+    }
+    const checked = route.jsonPost
+      ? await jsonPostChecks(scope, route.surface)
+      : { body: undefined }
+    if (checked) await route.handle(scope, checked.body)
+  }
+
+  return (req, res) => {
+    const requestId = requestIdOf(req)
+    res.setHeader('x-request-id', requestId)
+    let child: Logger | undefined
+    const scope: RequestScope = {
+      req,
+      res,
+      url: new URL(req.url ?? '/', 'http://localhost'),
+      clientIp: clientIpOf(req, env.TRUST_PROXY),
+      // Most requests never log a line: the child logger is made on first use.
+      logger: () => (child ??= logger.child({ reqId: requestId })),
+    }
+    scopes.set(req, scope)
+    dispatch(scope).catch((error: unknown) => {
+      scope.logger().error({ err: error, url: req.url }, 'request failed')
+      if (!res.headersSent) answerServerError(res)
+      else res.destroy()
+    })
   }
 }

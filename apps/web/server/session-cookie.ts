@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SessionCookie } from '@signup/auth/ports'
+import type { SessionCookie } from '@signup/trpc/context'
 
 export const SESSION_COOKIE_NAME = 'sid'
 

@@ -6,10 +6,10 @@ import { createServer } from 'node:net'
 import { TRPCError } from '@trpc/server'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RET } from '@signup/auth/ret'
+import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
 import { createTestCookie } from '@signup/auth/test-services'
-import { refusalOf } from '@signup/auth/trpc'
+import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import { startFakeRonglian } from '@signup/sms/testing/fake-ronglian'
@@ -62,7 +62,7 @@ async function sendOnce(services: AppServices, seed: RedisStore, mobile: string)
     return { mobile, errno: RET.OK }
   } catch (error) {
     if (!(error instanceof TRPCError)) throw error
-    return { mobile, errno: refusalOf(error).errno }
+    return { mobile, errno: refusalDataOf(error).errno }
   }
 }
 

@@ -2,11 +2,11 @@ import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '@signup/auth/password-hash'
 import { MAX_SMS_CODE_ATTEMPTS } from '@signup/auth/register'
-import { RET } from '@signup/auth/ret'
+import { RET } from '@signup/trpc/ret'
 import { sessionKey } from '@signup/auth/session-store'
 import { captchaKey, smsAttemptsKey, smsCodeKey } from '@signup/auth/stores'
 import { createTestCookie, outcome } from '@signup/auth/test-services'
-import { refusalOf } from '@signup/auth/trpc'
+import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import { loadEnv } from './env.ts'
@@ -318,7 +318,7 @@ describe('register when a store is unreachable', () => {
         .auth.register({ mobile, smsCode: code, password: PASSWORD })
         .catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(TRPCError)
-      expect(refusalOf(error as TRPCError)).toEqual({
+      expect(refusalDataOf(error as TRPCError)).toEqual({
         errno: RET.DBERR,
         errmsg: '保存用户信息失败',
       })

@@ -1,7 +1,7 @@
 import { authRouter } from '@signup/auth/router'
-import { createCallerFactory, createTRPCRouter } from '@signup/auth/trpc'
-import type { AuthLogger, SessionCookie } from '@signup/auth/ports'
-import type { AuthContext } from '@signup/auth/trpc'
+import type { AuthLogger } from '@signup/auth/ports'
+import type { ProcedureContext, SessionCookie } from '@signup/trpc/context'
+import { createCallerFactory, createTRPCRouter } from '@signup/trpc/init'
 import type { AppServices } from './services.ts'
 
 /** The whole API; other workspace apps import only `type AppRouter` from here. */
@@ -19,10 +19,10 @@ export function createContextInner(options: {
   session: SessionCookie
   /** The request's own logger (carrying its request id); the services' logger otherwise. */
   logger?: AuthLogger
-}): AuthContext {
+}): ProcedureContext {
   const { auth } = options.services
   return {
-    auth: options.logger ? { ...auth, logger: options.logger } : auth,
+    services: { auth: options.logger ? { ...auth, logger: options.logger } : auth },
     clientIp: options.clientIp,
     session: options.session,
   }

@@ -1,10 +1,10 @@
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RET } from '@signup/auth/ret'
+import { RET } from '@signup/trpc/ret'
 import { sendLimitKeys } from '@signup/auth/send-limiter'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
 import { createTestCookie } from '@signup/auth/test-services'
-import { refusalOf } from '@signup/auth/trpc'
+import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import { loadEnv } from './env.ts'
@@ -49,7 +49,7 @@ async function send(instance: 0 | 1, mobile: string, clientIp: string | null): P
     return { errno: RET.OK }
   } catch (error) {
     if (!(error instanceof TRPCError)) throw error
-    const { errno, retryAfter } = refusalOf(error)
+    const { errno, retryAfter } = refusalDataOf(error)
     return retryAfter === undefined ? { errno } : { errno, retryAfter }
   }
 }
@@ -233,7 +233,7 @@ describe('send limits on real Redis, shared by two server instances', () => {
       .auth.getImageCode()
       .catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(TRPCError)
-    const refusal = refusalOf(error as TRPCError)
+    const refusal = refusalDataOf(error as TRPCError)
     expect(refusal.errno).toBe(RET.REQERR)
     expect(refusal.retryAfter).toBeGreaterThanOrEqual(59)
     await endWindow(sendLimitKeys.captchaIpMinute('10.0.10.1'))

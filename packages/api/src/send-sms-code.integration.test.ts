@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RET } from '@signup/auth/ret'
+import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
 import { createTestCookie, outcome } from '@signup/auth/test-services'
 import { RedisStore } from '@signup/kv/redis-store'

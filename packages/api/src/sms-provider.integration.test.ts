@@ -1,9 +1,9 @@
 import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credentials'
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { RET } from '@signup/auth/ret'
+import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
-import { refusalOf } from '@signup/auth/trpc'
+import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startFakeRonglian } from '@signup/sms/testing/fake-ronglian'
 import type { FakeProvider } from '@signup/sms/testing/fake-server'
@@ -41,7 +41,7 @@ async function send(mobile: string, captchaId: string): Promise<number> {
     return RET.OK
   } catch (error) {
     if (!(error instanceof TRPCError)) throw error
-    return refusalOf(error).errno
+    return refusalDataOf(error).errno
   }
 }
 

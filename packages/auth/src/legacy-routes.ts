@@ -1,9 +1,12 @@
-import { issueImageCode } from './get-image-code.ts'
-import { AuthError, RET, RET_MESSAGE } from './ret.ts'
-import type { Errno } from './ret.ts'
-import type { AuthServices, SessionCookie } from './ports.ts'
+import type { SessionCookie } from '@signup/trpc/context'
+import { refusalOfIssues } from '@signup/trpc/input-refusal'
+import { DomainError, RET, RET_MESSAGE } from '@signup/trpc/ret'
+import type { Errno } from '@signup/trpc/ret'
+import { AuthError } from './auth-error.ts'
+import { issueImageCode } from './issue-image-code.ts'
+import type { AuthServices } from './ports.ts'
 import { register } from './register.ts'
-import { imageCodeIdSchema, refusalOfIssues, registerInput, sendSmsCodeInput } from './schemas.ts'
+import { imageCodeIdSchema, registerInput, sendSmsCodeInput } from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
 import type { SendRequestInfo } from './send-sms-code.ts'
 
@@ -13,103 +16,120 @@ export interface LegacyBody {
   errmsg: string
 }
 
+/** An answer of the legacy surface, for the server to write as it is. */
 export interface LegacyJsonResponse {
   status: number
   body: LegacyBody
   headers: Record<string, string>
 }
 
-/** A refusal of the request itself (not a business outcome): 400/403/413 with PARAMERR. */
-export function legacyRejection(status: 400 | 403 | 413 | 404 | 405): LegacyJsonResponse {
+/** `Retry-After` for a refusal that says when to retry; nothing otherwise. */
+export function retryAfterHeaders(retryAfter: number | undefined): Record<string, string> {
+  return retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
+}
+
+/**
+ * The one place a domain refusal becomes a legacy answer: the original's `{errno, errmsg}`, HTTP
+ * 200 for a business outcome as the original answered (or the status given), and `Retry-After`
+ * when the refusal says when to retry.
+ */
+export function legacyRefusal(error: DomainError, status = 200): LegacyJsonResponse {
+  return {
+    status,
+    body: { errno: error.errno, errmsg: error.errmsg },
+    headers: retryAfterHeaders(error.retryAfter),
+  }
+}
+
+/** A refusal of the request itself (not a business outcome): its status with PARAMERR. */
+export function legacyRejection(status: number): LegacyJsonResponse {
   return { status, body: { errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR }, headers: {} }
 }
 
+/** The parts of a zod/mini schema the adapter uses. */
+interface InputSchema<Output> {
+  safeParse(
+    value: unknown,
+  ):
+    | { success: true; data: Output }
+    | { success: false; error: { issues: Parameters<typeof refusalOfIssues>[0] } }
+}
+
 /**
- * The body's named fields when it is a JSON object and each of them is a string, null or absent
- * (null counts as absent); null when the request itself is malformed, which is a 400.
+ * A legacy JSON route: the original's field names for a procedure's input, the procedure's own
+ * schema, and the core function both surfaces call. A body that is not an object, or a field of
+ * the wrong type, is a 400; every business outcome is a 200, as in the original.
  */
-function legacyFields<const Name extends string>(
+export type LegacyJsonRoute<Request> = (
+  services: AuthServices,
   body: unknown,
-  names: readonly Name[],
-): Record<Name, string | undefined> | null {
+  request: Request,
+) => Promise<LegacyJsonResponse>
+
+export function legacyJsonRoute<Output, Request>(definition: {
+  /** The original's name of each input field: `{ image_code: 'imageCode', … }`. */
+  fields: Readonly<Record<string, string>>
+  schema: InputSchema<Output>
+  run: (
+    services: AuthServices,
+    input: Output,
+    request: Request,
+  ) => Promise<{ errno: 0; errmsg: string }>
+}): LegacyJsonRoute<Request> {
+  const { fields, schema, run } = definition
+  return async (services, body, request) => {
+    const input = legacyInput(body, fields)
+    if (!input) return legacyRejection(400)
+    const parsed = schema.safeParse(input)
+    try {
+      // A missing or empty field stays a 200 with PARAMERR, which is what the original answered.
+      if (!parsed.success) throw inputRefusal(parsed.error.issues)
+      const { errno, errmsg } = await run(services, parsed.data, request)
+      return { status: 200, body: { errno, errmsg }, headers: {} }
+    } catch (error) {
+      if (error instanceof DomainError) return legacyRefusal(error)
+      throw error
+    }
+  }
+}
+
+function inputRefusal(issues: Parameters<typeof refusalOfIssues>[0]): AuthError {
+  const { ret, errmsg, field } = refusalOfIssues(issues)
+  return new AuthError(ret, errmsg, field === undefined ? {} : { field })
+}
+
+/**
+ * The input under the procedure's names when the body is a JSON object and each named field is
+ * a string, null or absent (null counts as absent); null when the request is malformed.
+ */
+function legacyInput(
+  body: unknown,
+  fields: Readonly<Record<string, string>>,
+): Record<string, string | undefined> | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null
-  const fields = {} as Record<Name, string | undefined>
-  for (const name of names) {
-    const value = (body as Record<string, unknown>)[name]
+  const input: Record<string, string | undefined> = {}
+  for (const [legacyName, name] of Object.entries(fields)) {
+    const value = (body as Record<string, unknown>)[legacyName]
     if (value !== undefined && value !== null && typeof value !== 'string') return null
-    fields[name] = value ?? undefined
+    input[name] = value ?? undefined
   }
-  return fields
+  return input
 }
 
-/** A domain refusal as the original answered it: HTTP 200 with its errno. */
-function legacyRefusal(error: unknown): LegacyJsonResponse {
-  if (!(error instanceof AuthError)) throw error
-  const headers: Record<string, string> =
-    error.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }
-  return { status: 200, body: { errno: error.errno, errmsg: error.errmsg }, headers }
-}
+/** POST /passport/sms_code over the same core as auth.sendSmsCode. */
+export const legacySendSmsCode = legacyJsonRoute({
+  fields: { mobile: 'mobile', image_code: 'imageCode', image_code_id: 'imageCodeId' },
+  schema: sendSmsCodeInput,
+  run: (services, input, request: SendRequestInfo) => sendSmsCode(services, input, request),
+})
 
-const LEGACY_FIELDS = ['mobile', 'image_code', 'image_code_id'] as const
-
-/**
- * POST /passport/sms_code over the same core as auth.sendSmsCode. Business outcomes are HTTP 200
- * as in the original; a body that is not an object, or a field of the wrong type, is a 400.
- * A missing or empty field stays a 200 with PARAMERR, which is what the original answered.
- */
-export async function legacySendSmsCode(
-  services: AuthServices,
-  body: unknown,
-  request: SendRequestInfo,
-): Promise<LegacyJsonResponse> {
-  const fields = legacyFields(body, LEGACY_FIELDS)
-  if (!fields) return legacyRejection(400)
-  const parsed = sendSmsCodeInput.safeParse({
-    mobile: fields.mobile,
-    imageCode: fields.image_code,
-    imageCodeId: fields.image_code_id,
-  })
-  if (!parsed.success) {
-    const { ret, errmsg } = refusalOfIssues(parsed.error.issues)
-    return { status: 200, body: { errno: RET[ret], errmsg }, headers: {} }
-  }
-  try {
-    const result = await sendSmsCode(services, parsed.data, request)
-    return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
-  } catch (error) {
-    return legacyRefusal(error)
-  }
-}
-
-const LEGACY_REGISTER_FIELDS = ['mobile', 'smscode', 'password'] as const
-
-/**
- * POST /passport/register over the same core as auth.register, with the same rules as
- * /passport/sms_code; on success the session cookie is set through `cookie`.
- */
-export async function legacyRegister(
-  services: AuthServices,
-  body: unknown,
-  cookie: SessionCookie,
-): Promise<LegacyJsonResponse> {
-  const fields = legacyFields(body, LEGACY_REGISTER_FIELDS)
-  if (!fields) return legacyRejection(400)
-  const parsed = registerInput.safeParse({
-    mobile: fields.mobile,
-    smsCode: fields.smscode,
-    password: fields.password,
-  })
-  if (!parsed.success) {
-    const { ret, errmsg } = refusalOfIssues(parsed.error.issues)
-    return { status: 200, body: { errno: RET[ret], errmsg }, headers: {} }
-  }
-  try {
-    const result = await register(services, parsed.data, cookie)
-    return { status: 200, body: { errno: result.errno, errmsg: result.errmsg }, headers: {} }
-  } catch (error) {
-    return legacyRefusal(error)
-  }
-}
+/** POST /passport/register over the same core as auth.register; signs the new user in. */
+export const legacyRegister = legacyJsonRoute({
+  fields: { mobile: 'mobile', smscode: 'smsCode', password: 'password' },
+  schema: registerInput,
+  run: (services, input, request: { session: SessionCookie }) =>
+    register(services, input, request.session),
+})
 
 export type LegacyImageResponse =
   { kind: 'image'; png: Buffer } | { kind: 'json'; response: LegacyJsonResponse }
@@ -127,21 +147,11 @@ export async function legacyImageCode(
   const id = imageCodeIdSchema.safeParse(imageCodeId)
   if (!id.success) return { kind: 'json', response: legacyRejection(400) }
   try {
-    const { png } = await issueImageCode(services, {
-      clientIp: request.clientIp,
-      imageCodeId: id.data,
-    })
+    const { png } = await issueImageCode(services, { ...request, imageCodeId: id.data })
     return { kind: 'image', png }
   } catch (error) {
-    if (!(error instanceof AuthError)) throw error
-    const limited = error.retryAfter !== undefined
-    return {
-      kind: 'json',
-      response: {
-        status: limited ? 429 : 503,
-        body: { errno: error.errno, errmsg: error.errmsg },
-        headers: limited ? { 'retry-after': String(error.retryAfter) } : {},
-      },
-    }
+    if (!(error instanceof DomainError)) throw error
+    const status = error.retryAfter === undefined ? 503 : 429
+    return { kind: 'json', response: legacyRefusal(error, status) }
   }
 }

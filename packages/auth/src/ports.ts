@@ -1,3 +1,4 @@
+import type { UserDirectory } from '@signup/db/user-directory'
 import type { SmsSender } from '@signup/sms/sender'
 
 /** The captcha answers, by id (Redis key ImageCode_<id>). */
@@ -44,7 +45,7 @@ export interface LimitHit {
 }
 
 /**
- * Counts sends and captchas against their limits, atomically: a send is counted against every
+ * Counts sends against their limits, atomically: a send is counted against every
  * limit that applies, or, when one refuses, against none.
  */
 export interface SendLimiter {
@@ -52,26 +53,12 @@ export interface SendLimiter {
   take(subject: SendSubject): Promise<(LimitHit & { limit: SendLimitName }) | null>
   /** Gives back a counted send that never reached the user (provider or storage failure). */
   giveBack(subject: SendSubject): Promise<void>
+}
+
+/** Counts captcha images per client, since drawing one costs CPU. */
+export interface CaptchaLimiter {
   /** Counts one captcha image for the client; null when allowed. */
-  takeCaptcha(clientIp: string | null): Promise<LimitHit | null>
-}
-
-/** What the signup flow shows of a user: never the password hash. */
-export interface UserSummary {
-  id: number
-  mobile: string
-  nickName: string
-}
-
-export interface UserDirectory {
-  existsByMobile(mobile: string): Promise<boolean>
-  /** `taken` when the mobile is registered already, including by a concurrent insert. */
-  create(user: {
-    mobile: string
-    nickName: string
-    passwordHash: string
-  }): Promise<{ kind: 'created'; user: UserSummary } | { kind: 'taken' }>
-  findById(id: number): Promise<UserSummary | null>
+  take(clientIp: string | null): Promise<LimitHit | null>
 }
 
 /** Turns a password into a self-describing hash string; slow on purpose, off the event loop. */
@@ -86,17 +73,6 @@ export interface SessionStore {
   /** The session's user, or null when the id is unknown, expired or malformed. */
   find(id: string): Promise<{ userId: number } | null>
   destroy(id: string): Promise<void>
-}
-
-/**
- * The session cookie of the current request, whatever the transport: the server implements it
- * over the Cookie and Set-Cookie headers, tests with a plain object.
- */
-export interface SessionCookie {
-  /** The session id the request carried, or null. */
-  readonly id: string | null
-  set(id: string, maxAgeSeconds: number): void
-  clear(): void
 }
 
 /** Where codes, captcha texts and ids come from; crypto in production, scripted in tests. */
@@ -137,6 +113,7 @@ export interface AuthServices {
   captchaStore: CaptchaStore
   smsCodeStore: SmsCodeStore
   sendLimiter: SendLimiter
+  captchaLimiter: CaptchaLimiter
   users: UserDirectory
   passwordHasher: PasswordHasher
   sessions: SessionStore

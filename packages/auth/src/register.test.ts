@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { verifyPassword } from './password-hash.ts'
-import type { UserDirectory } from './ports.ts'
+import type { UserDirectory } from '@signup/db/user-directory'
 import { MAX_SMS_CODE_ATTEMPTS } from './register.ts'
-import { RET } from './ret.ts'
+import { RET } from '@signup/trpc/ret'
 import { authRouter } from './router.ts'
 import { sessionKey } from './session-store.ts'
 import { captchaKey, resendKey, smsAttemptsKey, smsCodeKey } from './stores.ts'
@@ -15,7 +15,7 @@ import {
   outcome,
   refusal,
 } from './test-services.ts'
-import { createCallerFactory } from './trpc.ts'
+import { createCallerFactory } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
 const MOBILE = '13812345678'
@@ -29,7 +29,11 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
   await env.services.smsCodeStore.save(MOBILE, CODE, 300).catch(() => undefined)
   const cookie = createTestCookie()
   const callerWith = (sessionCookie = createTestCookie()) =>
-    createCaller({ auth: env.services, clientIp: '127.0.0.1', session: sessionCookie })
+    createCaller({
+      services: { auth: env.services },
+      clientIp: '127.0.0.1',
+      session: sessionCookie,
+    })
   return { ...env, cookie, caller: callerWith(cookie), callerWith }
 }
 
@@ -382,7 +386,7 @@ describe('auth.me and auth.logout through createCaller', () => {
     const id = await services.sessions.create(1, 600)
     const broken = createTestServices({ kv: failing(kv, ['get', 'del']) })
     const call = (cookie: ReturnType<typeof createTestCookie>) =>
-      createCaller({ auth: broken.services, clientIp: null, session: cookie })
+      createCaller({ services: { auth: broken.services }, clientIp: null, session: cookie })
     expect(await refusal(call(createTestCookie(id)).me())).toMatchObject({
       errno: RET.DBERR,
       errmsg: '读取登录状态失败',

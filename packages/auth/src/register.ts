@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { maskMobile } from '@signup/sms/mask'
-import { AuthError } from './ret.ts'
-import type { AuthServices, SessionCookie, UserSummary } from './ports.ts'
+import { AuthError } from './auth-error.ts'
+import type { UserSummary } from '@signup/db/user-directory'
+import type { SessionCookie } from '@signup/trpc/context'
+import type { AuthServices } from './ports.ts'
 import type { RegisterParsed } from './schemas.ts'
 import { SMS_CODE_WRONG_MESSAGE } from './schemas.ts'
 

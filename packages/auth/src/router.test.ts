@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
-import { RET } from './ret.ts'
+import { RET } from '@signup/trpc/ret'
 import type { RandomSource } from './ports.ts'
 import { authRouter } from './router.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
@@ -13,7 +13,7 @@ import {
   failing,
   refusal,
 } from './test-services.ts'
-import { createCallerFactory } from './trpc.ts'
+import { createCallerFactory } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
 const MOBILE = '13812345678'
@@ -24,7 +24,7 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
   // A store scripted to fail writes is seeded by its test through the store it wraps.
   await env.kv.set(captchaKey(CAPTCHA_ID), 'AB3K', 300).catch(() => undefined)
   const caller = createCaller({
-    auth: env.services,
+    services: { auth: env.services },
     clientIp: '127.0.0.1',
     session: createTestCookie(),
   })

@@ -1,18 +1,13 @@
 // zod/mini: the same schemas run in the signup page, where full zod would weigh ~40 KB more.
 import * as z from 'zod/mini'
-import { RET_MESSAGE } from './ret.ts'
-import type { RefusalName } from './ret.ts'
+import type { RetParams } from '@signup/trpc/input-refusal'
+import { RET_MESSAGE } from '@signup/trpc/ret'
 
 /** Mainland China mobiles (CONTRACT section 6). `\d` without the u flag is ASCII only, so
  * full-width digits fail, and `$` does not match before a trailing newline as Python's does. */
 export const MOBILE_PATTERN = /^1[3-9]\d{9}$/
 
 export const MOBILE_FORMAT_MESSAGE = '手机号不正确'
-
-/** Refinements whose refusal is not the plain PARAMERR 参数不全 carry their errno in params. */
-interface RetParams {
-  ret: RefusalName
-}
 
 /** A present, non-empty string; later checks of the same field only run when this one passed. */
 const present = z.minLength(1, { error: RET_MESSAGE.PARAMERR, abort: true })
@@ -75,34 +70,3 @@ export const registerInput = z.object({
 
 export type RegisterInput = z.input<typeof registerInput>
 export type RegisterParsed = z.output<typeof registerInput>
-
-/**
- * Which refusal a failed parse means: a present but malformed mobile is DATAERR (step 2), anything
- * missing or of the wrong type is PARAMERR (step 1), which wins when both occur; so does a
- * PARAMERR with its own message (a password of the wrong length) over a DATAERR.
- */
-export function refusalOfIssues(issues: readonly z.core.$ZodIssue[]): {
-  ret: RefusalName
-  errmsg: string
-  field?: string
-} {
-  const rets = issues.map((issue) =>
-    issue.code === 'custom' && isRetParams(issue.params) ? issue.params : undefined,
-  )
-  const at = Math.max(
-    0,
-    rets.findIndex((ret) => ret?.ret === 'PARAMERR'),
-  )
-  const chosen = rets[at]
-  const domainRefusal = chosen && rets.every((ret) => ret !== undefined)
-  const issue = domainRefusal ? issues[at] : issues.find((_, i) => rets[i] === undefined)
-  const field = typeof issue?.path[0] === 'string' ? issue.path[0] : undefined
-  const refusal = domainRefusal
-    ? { ret: chosen.ret, errmsg: issues[at]?.message ?? RET_MESSAGE[chosen.ret] }
-    : { ret: 'PARAMERR' as const, errmsg: RET_MESSAGE.PARAMERR }
-  return field === undefined ? refusal : { ...refusal, field }
-}
-
-function isRetParams(params: unknown): params is RetParams {
-  return typeof params === 'object' && params !== null && 'ret' in params
-}

@@ -1,7 +1,14 @@
 import type { RateLimiter, WindowCounter } from '@signup/kv/rate-limiter'
 import { maskMobile } from '@signup/sms/mask'
 import { clientIpGroup } from './client-ip-group.ts'
-import type { AuthConfig, AuthLogger, SendLimitName, SendLimiter, SendSubject } from './ports.ts'
+import type {
+  AuthConfig,
+  AuthLogger,
+  CaptchaLimiter,
+  SendLimitName,
+  SendLimiter,
+  SendSubject,
+} from './ports.ts'
 import { resendKey } from './stores.ts'
 
 const HOUR = 3600
@@ -78,18 +85,22 @@ export function createSendLimiter(
       return { limit, retryAfter: seconds(refusal.retryAfterMs) }
     },
     giveBack: (subject) => limiter.giveBack(groupsOf(subject)),
-    async takeCaptcha(clientIp) {
+  }
+}
+
+/** Captcha images per client IP group per minute; a client with no known address is not counted. */
+export function createCaptchaLimiter(
+  limiter: RateLimiter,
+  config: Pick<AuthConfig, 'limits'>,
+): CaptchaLimiter {
+  const { captchaIpMinute } = config.limits
+  return {
+    async take(clientIp) {
       const ip = clientIpGroup(clientIp)
       if (ip === null) return null
+      const key = sendLimitKeys.captchaIpMinute(ip)
       const refusal = await limiter.take([
-        [
-          counter(
-            'captcha-ip-minute',
-            sendLimitKeys.captchaIpMinute(ip),
-            limits.captchaIpMinute,
-            MINUTE,
-          ),
-        ],
+        [counter('captcha-ip-minute', key, captchaIpMinute, MINUTE)],
       ])
       return refusal ? { limit: refusal.name, retryAfter: seconds(refusal.retryAfterMs) } : null
     },

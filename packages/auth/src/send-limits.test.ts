@@ -2,13 +2,13 @@ import { TRPCError } from '@trpc/server'
 import { describe, expect, it } from 'vitest'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { legacyImageCode, legacySendSmsCode } from './legacy-routes.ts'
-import { RET } from './ret.ts'
+import { RET } from '@signup/trpc/ret'
 import type { AuthConfig } from './ports.ts'
 import { authRouter } from './router.ts'
 import { sendLimitKeys } from './send-limiter.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
 import { createTestCookie, createTestServices, TEST_CONFIG } from './test-services.ts'
-import { createCallerFactory, refusalOf } from './trpc.ts'
+import { createCallerFactory, refusalDataOf } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
 
@@ -21,13 +21,17 @@ function setup(config: Partial<AuthConfig> = {}) {
   const send = async (mobile: string, clientIp: string | null = '203.0.113.7') => {
     const imageCodeId = `captcha-${++captcha}-0000`
     await env.kv.set(captchaKey(imageCodeId), 'AB3K', 300)
-    const caller = createCaller({ auth: env.services, clientIp, session: createTestCookie() })
+    const caller = createCaller({
+      services: { auth: env.services },
+      clientIp,
+      session: createTestCookie(),
+    })
     try {
       await caller.sendSmsCode({ mobile, imageCode: 'AB3K', imageCodeId })
       return { errno: 0 as number, retryAfter: undefined as number | undefined }
     } catch (error) {
       if (!(error instanceof TRPCError)) throw error
-      const { errno, retryAfter } = refusalOf(error)
+      const { errno, retryAfter } = refusalDataOf(error)
       return { errno: errno as number, retryAfter }
     }
   }
@@ -101,7 +105,7 @@ describe('per-mobile limits', () => {
     const { services, limiter, kv } = setup()
     await kv.set(captchaKey('wrong-captcha-0000'), 'AB3K', 300)
     const caller = createCaller({
-      auth: services,
+      services: { auth: services },
       clientIp: '203.0.113.7',
       session: createTestCookie(),
     })
@@ -213,7 +217,7 @@ describe('CAPTCHA_LIMIT_IP_MINUTE', () => {
   it('30 captchas per IP per minute on both surfaces, then REQERR / 429 with Retry-After', async () => {
     const { services, advance } = setup()
     const caller = createCaller({
-      auth: services,
+      services: { auth: services },
       clientIp: '203.0.113.8',
       session: createTestCookie(),
     })
@@ -226,7 +230,7 @@ describe('CAPTCHA_LIMIT_IP_MINUTE', () => {
     }
     const error = await caller.getImageCode().catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(TRPCError)
-    expect(refusalOf(error as TRPCError)).toMatchObject({ errno: RET.REQERR, retryAfter: 60 })
+    expect(refusalDataOf(error as TRPCError)).toMatchObject({ errno: RET.REQERR, retryAfter: 60 })
     expect((error as TRPCError).code).toBe('TOO_MANY_REQUESTS')
     advance(20)
     expect(await legacyImageCode(services, 'legacy-image-x', { clientIp: '203.0.113.8' })).toEqual({
@@ -238,7 +242,7 @@ describe('CAPTCHA_LIMIT_IP_MINUTE', () => {
       },
     })
     const other = createCaller({
-      auth: services,
+      services: { auth: services },
       clientIp: '203.0.113.99',
       session: createTestCookie(),
     })

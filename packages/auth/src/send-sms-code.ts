@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { maskMobile } from '@signup/sms/mask'
-import { AuthError } from './ret.ts'
+import { AuthError } from './auth-error.ts'
 import type { AuthServices, SendSubject } from './ports.ts'
 import type { SendSmsCodeParsed } from './schemas.ts'
 

@@ -3,16 +3,10 @@ import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
 import { createScryptHasher } from './password-hash.ts'
-import type {
-  AuthConfig,
-  AuthLogger,
-  AuthServices,
-  PasswordHasher,
-  RandomSource,
-  UserDirectory,
-} from './ports.ts'
+import type { AuthConfig, AuthLogger, AuthServices, PasswordHasher, RandomSource } from './ports.ts'
+import type { UserDirectory } from '@signup/db/user-directory'
 import { createSessionStore } from './session-store.ts'
-import { createSendLimiter } from './send-limiter.ts'
+import { createCaptchaLimiter, createSendLimiter } from './send-limiter.ts'
 import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
@@ -38,6 +32,7 @@ export function createAuthServices(options: {
     captchaStore: createCaptchaStore(options.kv),
     smsCodeStore: createSmsCodeStore(options.kv),
     sendLimiter: createSendLimiter(options.limiter, options.config, options.logger),
+    captchaLimiter: createCaptchaLimiter(options.limiter, options.config),
     sessions: createSessionStore(options.kv),
     passwordHasher: options.passwordHasher ?? createScryptHasher(),
     users: options.users,

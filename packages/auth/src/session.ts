@@ -1,5 +1,7 @@
-import { AuthError } from './ret.ts'
-import type { AuthServices, SessionCookie, UserSummary } from './ports.ts'
+import { AuthError } from './auth-error.ts'
+import type { UserSummary } from '@signup/db/user-directory'
+import type { SessionCookie } from '@signup/trpc/context'
+import type { AuthServices } from './ports.ts'
 
 export const SESSION_MESSAGES = {
   loggedOut: '已退出登录',

@@ -6,19 +6,12 @@ import { TRPCError } from '@trpc/server'
 import { createRecordingSender } from '@signup/sms/recording-sender'
 import type { RecordingSender } from '@signup/sms/recording-sender'
 import { createScryptHasher } from './password-hash.ts'
-import type {
-  AuthConfig,
-  AuthLogger,
-  AuthServices,
-  PasswordHasher,
-  RandomSource,
-  UserDirectory,
-  UserSummary,
-} from './ports.ts'
+import type { AuthConfig, AuthLogger, AuthServices, PasswordHasher, RandomSource } from './ports.ts'
+import type { UserDirectory, UserSummary } from '@signup/db/user-directory'
 import { createAuthServices } from './services.ts'
 import { cryptoRandom } from './services.ts'
-import { refusalOf } from './trpc.ts'
-import { RET } from './ret.ts'
+import { refusalDataOf } from '@signup/trpc/init'
+import { RET } from '@signup/trpc/ret'
 
 /** A user directory held in memory: the stand-in for Postgres in the pure core tests. */
 export function createMemoryUsers(mobiles: Iterable<string> = []): UserDirectory & {
@@ -149,7 +142,7 @@ export async function refusal(call: Promise<unknown>) {
     (caught: unknown) => caught,
   )
   if (!(error instanceof TRPCError)) throw error
-  return { code: error.code, ...refusalOf(error) }
+  return { code: error.code, ...refusalDataOf(error) }
 }
 
 /** The store with `methods` scripted to fail as an unreachable Redis would; the rest work. */
@@ -172,6 +165,6 @@ export async function outcome(call: Promise<unknown>): Promise<number> {
     return RET.OK
   } catch (error) {
     if (!(error instanceof TRPCError)) throw error
-    return refusalOf(error).errno
+    return refusalDataOf(error).errno
   }
 }

@@ -1,5 +1,6 @@
 import { createCaptchaText, renderCaptchaPng } from './captcha-image.ts'
-import { AuthError, RET_MESSAGE } from './ret.ts'
+import { AuthError } from './auth-error.ts'
+import { RET_MESSAGE } from '@signup/trpc/ret'
 import type { AuthServices } from './ports.ts'
 
 export const IMAGE_CODE_STORE_FAILED = '保存图片验证码失败'
@@ -18,14 +19,12 @@ export interface ImageCode {
  * captchas per minute are counted first, since drawing one costs CPU (REQERR past the limit).
  */
 export async function issueImageCode(
-  services: Pick<AuthServices, 'captchaStore' | 'random' | 'config' | 'sendLimiter'>,
+  services: Pick<AuthServices, 'captchaStore' | 'random' | 'config' | 'captchaLimiter'>,
   request: { clientIp: string | null; imageCodeId?: string },
 ): Promise<ImageCode> {
-  const refused = await services.sendLimiter
-    .takeCaptcha(request.clientIp)
-    .catch((cause: unknown) => {
-      throw new AuthError('DBERR', IMAGE_CODE_LIMIT_FAILED, { cause })
-    })
+  const refused = await services.captchaLimiter.take(request.clientIp).catch((cause: unknown) => {
+    throw new AuthError('DBERR', IMAGE_CODE_LIMIT_FAILED, { cause })
+  })
   if (refused) {
     throw new AuthError('REQERR', RET_MESSAGE.REQERR, { retryAfter: refused.retryAfter })
   }

@@ -1,8 +1,8 @@
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server'
 
 /**
- * The one errno table (CONTRACT section 2), named and numbered as in the original system. Both the
- * tRPC procedures and the legacy routes answer with these numbers; nothing else defines errnos.
+ * The one errno table (CONTRACT section 2), named and numbered as in the original system. Every
+ * domain's tRPC procedures and legacy routes answer with these numbers; nothing else defines errnos.
  */
 export const RET = {
   OK: 0,
@@ -69,9 +69,12 @@ export const RET_TRPC_CODE: Record<RefusalName, TRPC_ERROR_CODE_KEY> = {
   UNKOWNERR: 'INTERNAL_SERVER_ERROR',
 }
 
-/** A refusal of the domain: what went wrong, in the table's terms. Adapters turn it into a response. */
-export class AuthError extends Error {
-  override readonly name = 'AuthError'
+/**
+ * A refusal of a domain: what went wrong, in the table's terms. Domains throw their own subclass
+ * (AuthError); the adapters turn any of them into a response, each in one place.
+ */
+export class DomainError extends Error {
+  override readonly name: string = 'DomainError'
   readonly ret: RefusalName
   readonly errno: Errno
   readonly errmsg: string
