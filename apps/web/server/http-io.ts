@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-/** The legacy routes' body limit (CONTRACT section 3). */
+/** The legacy routes' body limit (docs/contract.md section 3). */
 export const MAX_BODY_BYTES = 16 * 1024
 
 export class BodyTooLargeError extends Error {

@@ -66,7 +66,7 @@ interface Route {
 }
 
 /**
- * The one production server's router (CONTRACT section 3): the API paths go straight to their
+ * The one production server's router (docs/contract.md section 3): the API paths go straight to their
  * handlers, off Next's request path; every other path goes to Next.
  */
 export function createRequestListener(options: RequestListenerOptions): RequestListener {

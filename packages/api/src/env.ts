@@ -7,7 +7,7 @@ import {
 } from '@signup/sms/provider-config'
 import type { SmsProviderName } from '@signup/sms/provider-config'
 
-/** SMS providers this build can send through; `console` only logs (CONTRACT section 7). */
+/** SMS providers this build can send through; `console` only logs (docs/contract.md section 7). */
 export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
 export type { SmsProviderName }
 

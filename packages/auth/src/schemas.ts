@@ -3,7 +3,7 @@ import * as z from 'zod/mini'
 import type { RetParams } from '@signup/trpc/input-refusal'
 import { RET_MESSAGE } from '@signup/trpc/ret'
 
-/** Mainland China mobiles (CONTRACT section 6). `\d` without the u flag is ASCII only, so
+/** Mainland China mobiles (docs/contract.md section 6). `\d` without the u flag is ASCII only, so
  * full-width digits fail, and `$` does not match before a trailing newline as Python's does. */
 export const MOBILE_PATTERN = /^1[3-9]\d{9}$/
 

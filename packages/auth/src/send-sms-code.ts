@@ -32,7 +32,7 @@ export interface SendRequestInfo {
 }
 
 /**
- * Steps 3 to 8 of CONTRACT section 1, after the input passed sendSmsCodeInput (steps 1 and 2).
+ * Steps 3 to 8 of docs/contract.md section 1, after the input passed sendSmsCodeInput (steps 1 and 2).
  * Throws AuthError for every refusal. Whatever happens after step 3 the captcha is spent, and a
  * provider failure leaves neither a stored code nor a counted send behind. Step 6 is the layered
  * limits of decision record 010, counted in one step.

@@ -1,7 +1,7 @@
 import type { KeyValueStore } from '@signup/kv/store'
 import type { CaptchaStore, SmsCodeStore } from './ports.ts'
 
-/** Key names shared with the original system during a cut-over (CONTRACT section 5). */
+/** Key names shared with the original system during a cut-over (docs/contract.md section 5). */
 export const captchaKey = (id: string): string => `ImageCode_${id}`
 export const smsCodeKey = (mobile: string): string => `SMS_${mobile}`
 /** New keys are namespaced, with the mobile as Redis Cluster hash tag; the resend window is the

@@ -1,7 +1,7 @@
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server'
 
 /**
- * The one errno table (CONTRACT section 2), named and numbered as in the original system. Every
+ * The one errno table (docs/contract.md section 2), named and numbered as in the original system. Every
  * domain's tRPC procedures and legacy routes answer with these numbers; nothing else defines errnos.
  */
 export const RET = {
