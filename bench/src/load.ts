@@ -1,7 +1,7 @@
 import autocannon from 'autocannon'
 import type { Result } from 'autocannon'
 import { Redis } from 'ioredis'
-import { TEST_REDIS_URL } from '@signup/api/test-infra'
+import { TEST_REDIS_URL } from '@signup/api/testing/test-infra'
 
 /** Stores `count` captchas `ImageCode_<idPrefix>-<i>` = ABCD under the key prefix, in pipelines. */
 export async function seedCaptchas(

@@ -9,11 +9,11 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from '@signup/api/test-infra'
-import { startServer } from '@signup/web/test-server'
+} from '@signup/api/testing/test-infra'
+import { startServer } from '@signup/api/testing/test-server'
 import { downloadedScripts, firstLoadJs, pageTimings } from './page.ts'
 import { runSoak } from './soak.ts'
-import type { RunningServer } from '@signup/web/test-server'
+import type { RunningServer } from '@signup/api/testing/test-server'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15)

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
-import { WEB_DIR } from '@signup/web/test-server'
+import { WEB_DIR } from '@signup/api/testing/test-server'
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',

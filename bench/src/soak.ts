@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs'
 import type autocannon from 'autocannon'
 import { runLoad, seedCaptchas } from './load.ts'
-import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/test-infra'
-import { startServer } from '@signup/web/test-server'
-import type { RunningServer } from '@signup/web/test-server'
+import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
+import { startServer } from '@signup/api/testing/test-server'
+import type { RunningServer } from '@signup/api/testing/test-server'
 
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60)
 const HUGE_BODY = JSON.stringify({ mobile: '13800000000', pad: 'x'.repeat(20 * 1024) })

@@ -6,8 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadRecorder, serverModulesIn } from '@signup/client/load-recorder'
-import { startTestStack } from '@signup/web/test-stack'
-import type { TestStack } from '@signup/web/test-stack'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 // Each test runs the command several times, a Node process each: slower than one request.
 vi.setConfig({ testTimeout: 60_000 })

@@ -3,8 +3,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from '@signup/api/test-infra'
-import { startServer } from '../server/test-server.ts'
+} from '@signup/api/testing/test-infra'
+import { startServer } from '@signup/api/testing/test-server'
 
 /** One production server for the whole run, on its own database and Redis key prefix. */
 export default async function globalSetup(): Promise<() => Promise<void>> {

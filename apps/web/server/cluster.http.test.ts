@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestStack } from './test-stack.ts'
-import type { TestStack } from './test-stack.ts'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 // WEB_CONCURRENCY=2: a primary and two workers on one port, with real Redis and Postgres.
 let stack: TestStack

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer } from './test-server.ts'
-import type { RunningServer } from './test-server.ts'
+import { startServer } from '@signup/api/testing/test-server'
+import type { RunningServer } from '@signup/api/testing/test-server'
 
 let dataDir: string
 let server: RunningServer

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TEST_REDIS_URL } from '@signup/api/test-infra'
-import { startTestStack } from './test-stack.ts'
-import type { TestStack } from './test-stack.ts'
+import { TEST_REDIS_URL } from '@signup/api/testing/test-infra'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 // Property-based fuzzing of both surfaces against the production server: whatever arrives, the
 // answer is never a 5xx and no SMS code is ever stored or sent (no captcha was issued to match).

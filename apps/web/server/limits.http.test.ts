@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestStack } from './test-stack.ts'
-import type { TestStack } from './test-stack.ts'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 let stack: TestStack
 let counter = 0

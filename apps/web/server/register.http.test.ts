@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestStack } from './test-stack.ts'
-import type { TestStack } from './test-stack.ts'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 const PASSWORD = 'Tr0ub4dor&3-unique-marker'
 let stack: TestStack

@@ -5,9 +5,9 @@ import type { IncomingHttpHeaders } from 'node:http'
 import path from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, WEB_DIR } from './test-server.ts'
-import { startTestStack } from './test-stack.ts'
-import type { TestStack } from './test-stack.ts'
+import { startServer, WEB_DIR } from '@signup/api/testing/test-server'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
 
 let stack: TestStack
 let counter = 0

@@ -8,10 +8,10 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie } from '@signup/auth/test-services'
+import { createTestCookie } from '@signup/auth/testing/test-services'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
-import { createRecordingSender } from '@signup/sms/recording-sender'
+import { createRecordingSender } from '@signup/sms/testing/recording-sender'
 import { startFakeRonglian } from '@signup/sms/testing/fake-ronglian'
 import { loadEnv } from './env.ts'
 import { createLogger } from './logger.ts'
@@ -24,8 +24,8 @@ import {
   TEST_POSTGRES_URL,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from './test-infra.ts'
-import type { TestDatabase } from './test-infra.ts'
+} from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
 
 const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
 // Wide limits: these tests are about failures, and send from one address far past 20 an hour.

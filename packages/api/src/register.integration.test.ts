@@ -5,10 +5,10 @@ import { MAX_SMS_CODE_ATTEMPTS } from '@signup/auth/register'
 import { RET } from '@signup/trpc/ret'
 import { sessionKey } from '@signup/auth/session-store'
 import { captchaKey, smsAttemptsKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie, outcome } from '@signup/auth/test-services'
+import { createTestCookie, outcome } from '@signup/auth/testing/test-services'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
-import { createRecordingSender } from '@signup/sms/recording-sender'
+import { createRecordingSender } from '@signup/sms/testing/recording-sender'
 import { loadEnv } from './env.ts'
 import type { Env } from './env.ts'
 import { createLogger } from './logger.ts'
@@ -20,8 +20,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from './test-infra.ts'
-import type { TestDatabase } from './test-infra.ts'
+} from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
 
 const prefix = testKeyPrefix('register')
 const sms = createRecordingSender()

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
 import { sendLimitKeys } from '@signup/auth/send-limiter'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie } from '@signup/auth/test-services'
+import { createTestCookie } from '@signup/auth/testing/test-services'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RedisStore } from '@signup/kv/redis-store'
-import { createRecordingSender } from '@signup/sms/recording-sender'
+import { createRecordingSender } from '@signup/sms/testing/recording-sender'
 import { loadEnv } from './env.ts'
 import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
@@ -17,8 +17,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from './test-infra.ts'
-import type { TestDatabase } from './test-infra.ts'
+} from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
 
 // Two server instances (two sets of services, two Redis connections) over one Redis prefix.
 const prefix = testKeyPrefix('limits')

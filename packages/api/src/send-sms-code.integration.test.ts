@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
-import { createTestCookie, outcome } from '@signup/auth/test-services'
+import { createTestCookie, outcome } from '@signup/auth/testing/test-services'
 import { RedisStore } from '@signup/kv/redis-store'
-import { createRecordingSender } from '@signup/sms/recording-sender'
+import { createRecordingSender } from '@signup/sms/testing/recording-sender'
 import { loadEnv } from './env.ts'
 import { createLogger } from './logger.ts'
 import { createCaller, createContextInner } from './root.ts'
@@ -14,8 +14,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from './test-infra.ts'
-import type { TestDatabase } from './test-infra.ts'
+} from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
 
 const prefix = testKeyPrefix('send')
 const sms = createRecordingSender()

@@ -1,10 +1,9 @@
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
-import { startEmbeddedPostgres } from '@signup/db/embedded'
+import { embeddedDataDir, startEmbeddedPostgres } from '@signup/db/embedded'
 import { migrateDatabase } from '@signup/db/migrate'
 import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
@@ -18,9 +17,8 @@ import type { SmsSender } from '@signup/sms/sender'
 import type { Env, SmsProviderName } from './env.ts'
 import type { Logger } from './logger.ts'
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
-
-export interface HealthReport {
+/** What the stores answered to a ping: the basis of /healthz. */
+export interface StoreHealth {
   ok: boolean
   checks: { postgres: 'ok' | 'down'; redis: 'ok' | 'down' }
 }
@@ -32,7 +30,7 @@ export interface AppServices {
   db: Db
   /** One line for the start-up log: which stores and provider are in use. */
   description: string
-  health(): Promise<HealthReport>
+  health(): Promise<StoreHealth>
   close(): Promise<void>
 }
 
@@ -76,7 +74,7 @@ export async function createAppServices(
   let databaseUrl = env.DATABASE_URL
   let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
   if (!databaseUrl) {
-    const dataDir = path.resolve(REPO_ROOT, env.DATA_DIR, 'pglite')
+    const dataDir = embeddedDataDir(env.DATA_DIR)
     const embedded = await startEmbeddedPostgres({ dataDir, port: 0 })
     await migrateDatabase(embedded.url)
     closers.push(() => embedded.stop())

@@ -17,8 +17,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from './test-infra.ts'
-import type { TestDatabase } from './test-infra.ts'
+} from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
 
 const prefix = testKeyPrefix('smsprovider')
 const { logger, lines: logLines } = createCapturingLogger()

@@ -1,3 +1,4 @@
+import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { verifyPassword } from './password-hash.ts'
@@ -8,13 +9,12 @@ import { authRouter } from './router.ts'
 import { sessionKey } from './session-store.ts'
 import { captchaKey, resendKey, smsAttemptsKey, smsCodeKey } from './stores.ts'
 import {
-  createMemoryUsers,
   createTestCookie,
   createTestServices,
   failing,
   outcome,
   refusal,
-} from './test-services.ts'
+} from './testing/test-services.ts'
 import { createCallerFactory } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
@@ -42,7 +42,7 @@ const input = (overrides: Record<string, unknown> = {}) =>
 
 describe('auth.register through createCaller', () => {
   it('OK: creates the user, consumes the code, hashes the password and starts a session', async () => {
-    const users = createMemoryUsers()
+    const users = createMemoryUserDirectory()
     const { caller, cookie, kv, logger } = await setup({ users })
     const result = await caller.register(input())
     expect(result).toEqual({
@@ -239,7 +239,7 @@ describe('auth.register through createCaller', () => {
   })
 
   it('10 concurrent registrations with the right code: one account, the others NODATA', async () => {
-    const users = createMemoryUsers()
+    const users = createMemoryUserDirectory()
     const { callerWith } = await setup({ users })
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, () => outcome(callerWith().register(input()))),
@@ -250,7 +250,7 @@ describe('auth.register through createCaller', () => {
   })
 
   it('DATAEXIST (4003) for a registered mobile: the code is spent, no session starts', async () => {
-    const { caller, kv, cookie } = await setup({ users: createMemoryUsers([MOBILE]) })
+    const { caller, kv, cookie } = await setup({ users: createMemoryUserDirectory([MOBILE]) })
     const r = await refusal(caller.register(input()))
     expect(r).toMatchObject({
       code: 'CONFLICT',
@@ -264,7 +264,7 @@ describe('auth.register through createCaller', () => {
 
   it('DATAEXIST (4003) when the insert loses a race the directory decides', async () => {
     const users: UserDirectory = {
-      ...createMemoryUsers(),
+      ...createMemoryUserDirectory(),
       create: () => Promise.resolve({ kind: 'taken' }),
     }
     const { caller } = await setup({ users })
@@ -291,7 +291,7 @@ describe('auth.register through createCaller', () => {
 
   it('DBERR (4001) when the user cannot be stored', async () => {
     const users: UserDirectory = {
-      ...createMemoryUsers(),
+      ...createMemoryUserDirectory(),
       create: () => Promise.reject(new Error('connection refused')),
     }
     const { caller, cookie } = await setup({ users })
@@ -302,7 +302,7 @@ describe('auth.register through createCaller', () => {
 
   it('DBERR (4001) when the session cannot be stored: the account exists, and says so', async () => {
     const kv = new MemoryStore()
-    const users = createMemoryUsers()
+    const users = createMemoryUserDirectory()
     const { caller, cookie, logger } = await setup({ kv: failing(kv, ['set']), users })
     await kv.set(smsCodeKey(MOBILE), CODE, 300)
     const r = await refusal(caller.register(input()))
@@ -403,7 +403,7 @@ describe('auth.me and auth.logout through createCaller', () => {
 
   it('DBERR (4001) from me when the user lookup fails', async () => {
     const users: UserDirectory = {
-      ...createMemoryUsers(),
+      ...createMemoryUserDirectory(),
       findById: () => Promise.reject(new Error('connection refused')),
     }
     const { services, callerWith } = await setup({ users })

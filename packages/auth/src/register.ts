@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { maskMobile } from '@signup/sms/mask'
+import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
 import type { UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
@@ -60,7 +60,7 @@ export async function register(
     .create(user.id, config.sessionTtlSeconds)
     .catch((cause: unknown) => {
       logger.error(
-        { userId: user.id, err: describe(cause) },
+        { userId: user.id, err: describeError(cause) },
         'user registered but the session could not be stored',
       )
       throw new AuthError('DBERR', M.sessionStoreFailed, { cause })
@@ -68,7 +68,7 @@ export async function register(
   // A browser signed in as someone else before: that session ends, the new one replaces it.
   if (cookie.id !== null) {
     await sessions.destroy(cookie.id).catch((error: unknown) => {
-      logger.warn({ err: describe(error) }, 'could not end the previous session')
+      logger.warn({ err: describeError(error) }, 'could not end the previous session')
     })
   }
   cookie.set(sessionId, config.sessionTtlSeconds)
@@ -121,8 +121,4 @@ export async function checkSmsCode(
 export function smsCodeMatches(expected: string, given: string): boolean {
   const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
   return timingSafeEqual(digest(expected), digest(given))
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }

@@ -1,3 +1,4 @@
+import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
 import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
@@ -6,13 +7,7 @@ import { RET } from '@signup/trpc/ret'
 import type { RandomSource } from './ports.ts'
 import { authRouter } from './router.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import {
-  createMemoryUsers,
-  createTestCookie,
-  createTestServices,
-  failing,
-  refusal,
-} from './test-services.ts'
+import { createTestCookie, createTestServices, failing, refusal } from './testing/test-services.ts'
 import { createCallerFactory } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
@@ -147,7 +142,7 @@ describe('auth.sendSmsCode through createCaller', () => {
   })
 
   it('DATAEXIST (4003) for a registered mobile, with no code stored', async () => {
-    const { caller, kv, sms } = await setup({ users: createMemoryUsers([MOBILE]) })
+    const { caller, kv, sms } = await setup({ users: createMemoryUserDirectory([MOBILE]) })
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),
     )
@@ -206,7 +201,7 @@ describe('auth.sendSmsCode through createCaller', () => {
 
   it('DBERR (4001) when the user lookup fails', async () => {
     const users = {
-      ...createMemoryUsers(),
+      ...createMemoryUserDirectory(),
       existsByMobile: () => Promise.reject(new Error('connection refused')),
     }
     const { caller, sms } = await setup({ users })
@@ -243,7 +238,7 @@ describe('auth.sendSmsCode through createCaller', () => {
   it('SERVERERR (4500) for a failure that is not a refusal of the domain', async () => {
     const { caller } = await setup({
       users: {
-        ...createMemoryUsers(),
+        ...createMemoryUserDirectory(),
         existsByMobile: () => {
           throw new TypeError('secret internals')
         },

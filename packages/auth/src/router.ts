@@ -40,5 +40,3 @@ export const authRouter = createTRPCRouter({
 
   logout: authProcedure.mutation(({ ctx }) => logout(ctx.auth, ctx.session)),
 })
-
-export type AuthRouter = typeof authRouter

@@ -36,7 +36,6 @@ export const sendSmsCodeInput = z.object({
   imageCodeId: aString().check(present, atMost(64)),
 })
 
-export type SendSmsCodeInput = z.input<typeof sendSmsCodeInput>
 export type SendSmsCodeParsed = z.output<typeof sendSmsCodeInput>
 
 export const SMS_CODE_WRONG_MESSAGE = '短信验证码错误'
@@ -68,5 +67,4 @@ export const registerInput = z.object({
   ),
 })
 
-export type RegisterInput = z.input<typeof registerInput>
 export type RegisterParsed = z.output<typeof registerInput>

@@ -1,5 +1,5 @@
 import type { RateLimiter, WindowCounter } from '@signup/kv/rate-limiter'
-import { maskMobile } from '@signup/sms/mask'
+import { maskMobile } from '@signup/sms/log-fields'
 import { clientIpGroup } from './client-ip-group.ts'
 import type {
   AuthConfig,

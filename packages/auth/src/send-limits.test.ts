@@ -7,7 +7,7 @@ import type { AuthConfig } from './ports.ts'
 import { authRouter } from './router.ts'
 import { sendLimitKeys } from './send-limiter.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import { createTestCookie, createTestServices, TEST_CONFIG } from './test-services.ts'
+import { createTestCookie, createTestServices, TEST_CONFIG } from './testing/test-services.ts'
 import { createCallerFactory, refusalDataOf } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { maskMobile } from '@signup/sms/mask'
+import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
 import type { AuthServices, SendSubject } from './ports.ts'
 import type { SendSmsCodeParsed } from './schemas.ts'
@@ -106,13 +106,16 @@ export async function sendSmsCode(
     )
   } catch (cause) {
     logger.warn(
-      { mobile: maskMobile(mobile), provider: sms.name, err: describe(cause) },
+      { mobile: maskMobile(mobile), provider: sms.name, err: describeError(cause) },
       'sms provider failed; code removed and limits given back',
     )
     // No code without an SMS: undo both, so the user may retry at once with a new captcha.
     await Promise.all([
       smsCodeStore.remove(mobile).catch((error: unknown) => {
-        logger.error({ mobile: maskMobile(mobile), err: describe(error) }, 'could not remove code')
+        logger.error(
+          { mobile: maskMobile(mobile), err: describeError(error) },
+          'could not remove code',
+        )
       }),
       giveBackQuietly(services, subject),
     ])
@@ -143,12 +146,8 @@ async function giveBackQuietly(services: AuthServices, subject: SendSubject): Pr
   } catch (error) {
     // The counts then simply run out with their windows; the request still answers its own errno.
     services.logger.error(
-      { mobile: maskMobile(subject.mobile), err: describe(error) },
+      { mobile: maskMobile(subject.mobile), err: describeError(error) },
       'could not give back the send limits',
     )
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }

@@ -12,10 +12,10 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
-import { startServer } from '@signup/web/test-server'
-import type { RunningServer } from '@signup/web/test-server'
+} from '@signup/api/testing/test-infra'
+import type { TestDatabase } from '@signup/api/testing/test-infra'
+import { startServer } from '@signup/api/testing/test-server'
+import type { RunningServer } from '@signup/api/testing/test-server'
 import { createAuthClient, refusalOf } from './client.ts'
 import type { AuthClient, AuthClientError, Refusal } from './client.ts'
 import type * as ClientModule from './client.ts'

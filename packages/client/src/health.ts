@@ -1,7 +1,7 @@
 import type { FetchLike } from './client.ts'
 
 /** The body of `GET /healthz`: `ok` or `down` for each store, and the names of those down. */
-export interface HealthReport {
+export interface HealthzBody {
   status: 'ok' | 'down'
   postgres: 'ok' | 'down'
   redis: 'ok' | 'down'
@@ -12,7 +12,7 @@ export interface Health {
   /** True on 200: every store answered. */
   ok: boolean
   httpStatus: number
-  report: HealthReport
+  report: HealthzBody
 }
 
 /**
@@ -25,7 +25,7 @@ export async function getHealth(options: { url: string; fetch?: FetchLike }): Pr
     headers: { accept: 'application/json' },
   })
   const body: unknown = await response.json().catch(() => null)
-  if (!isHealthReport(body)) {
+  if (!isHealthzBody(body)) {
     throw new Error(`${response.status} from /healthz is not a health report`)
   }
   return {
@@ -35,7 +35,7 @@ export async function getHealth(options: { url: string; fetch?: FetchLike }): Pr
   }
 }
 
-function isHealthReport(body: unknown): body is HealthReport {
+function isHealthzBody(body: unknown): body is HealthzBody {
   if (typeof body !== 'object' || body === null) return false
   const { status } = body as Record<string, unknown>
   return status === 'ok' || status === 'down'

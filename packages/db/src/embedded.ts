@@ -2,6 +2,13 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { REPO_ROOT } from './migrate.ts'
+
+/** Where the dev server and `pnpm db:migrate` keep the embedded database: <DATA_DIR>/pglite,
+ * DATA_DIR relative to the repository root. */
+export function embeddedDataDir(dataDir: string): string {
+  return path.resolve(REPO_ROOT, dataDir, 'pglite')
+}
 
 export interface StartEmbeddedPostgresOptions {
   /** Directory holding the PGlite data files; created if missing, kept across restarts. */

@@ -1,10 +1,10 @@
 // `pnpm db:migrate`: applies prisma/migrations to DATABASE_URL, or to the embedded dev database.
 import path from 'node:path'
-import { startEmbeddedPostgres } from './embedded.ts'
-import { migrateDatabase, REPO_ROOT } from './migrate.ts'
+import { embeddedDataDir, startEmbeddedPostgres } from './embedded.ts'
+import { migrateDatabase } from './migrate.ts'
 
-/** The directory the dev server uses too: <DATA_DIR, default .data>/pglite under the repo root. */
-const EMBEDDED_DATA_DIR = path.resolve(REPO_ROOT, process.env.DATA_DIR || '.data', 'pglite')
+/** The directory the dev server uses too. */
+const EMBEDDED_DATA_DIR = embeddedDataDir(process.env.DATA_DIR || '.data')
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb } from './client.ts'
 import type { Db } from './client.ts'
 import { migrateDatabase } from './migrate.ts'
-import { createInMemoryUserDirectory, createUserDirectory } from './user-directory.ts'
+import { createUserDirectory } from './user-directory.ts'
 
 // Real Postgres (trust auth); TEST_POSTGRES_URL points elsewhere on another machine.
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
@@ -215,29 +215,5 @@ describe('createUserDirectory against real Postgres', () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => silent.close(() => resolve()))
     }
-  })
-})
-
-describe('createInMemoryUserDirectory', () => {
-  it('knows the seeded mobiles and the ones added later', async () => {
-    const users = createInMemoryUserDirectory(['13800138000'])
-    expect(await users.existsByMobile('13800138000')).toBe(true)
-    expect(await users.existsByMobile('13800138001')).toBe(false)
-    users.add('13800138001')
-    expect(await users.existsByMobile('13800138001')).toBe(true)
-  })
-
-  it('creates users once per mobile and finds them by id', async () => {
-    const users = createInMemoryUserDirectory(['13800138000'])
-    const created = await users.create({ mobile: '13800138002', nickName: 'n', passwordHash: 'h' })
-    expect(created).toEqual({
-      kind: 'created',
-      user: { id: 2, mobile: '13800138002', nickName: 'n' },
-    })
-    expect(await users.create({ mobile: '13800138000', nickName: 'n', passwordHash: 'h' })).toEqual(
-      { kind: 'taken' },
-    )
-    expect(await users.findById(2)).toEqual({ id: 2, mobile: '13800138002', nickName: 'n' })
-    expect(await users.findById(3)).toBeNull()
   })
 })

@@ -74,38 +74,3 @@ export function createUserDirectory(db: Pick<Db, 'prisma' | 'pool'>): UserDirect
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002'
 }
-
-/** A UserDirectory whose registered mobiles can be added at run time. */
-export interface InMemoryUserDirectory extends UserDirectory {
-  add(mobile: string): void
-}
-
-/**
- * Test and development stand-in that keeps users in a Map: no database, no validation, and the
- * contents vanish with the process. Production code should use createUserDirectory.
- */
-export function createInMemoryUserDirectory(mobiles: Iterable<string> = []): InMemoryUserDirectory {
-  const byMobile = new Map<string, UserSummary>()
-  const add = (mobile: string, nickName = mobile): UserSummary => {
-    const user = { id: byMobile.size + 1, mobile, nickName }
-    byMobile.set(mobile, user)
-    return user
-  }
-  for (const mobile of mobiles) add(mobile)
-  return {
-    existsByMobile(mobile) {
-      return Promise.resolve(byMobile.has(mobile))
-    },
-    create({ mobile, nickName }) {
-      if (byMobile.has(mobile)) return Promise.resolve({ kind: 'taken' })
-      return Promise.resolve({ kind: 'created', user: { ...add(mobile, nickName) } })
-    },
-    findById(id) {
-      const user = [...byMobile.values()].find((candidate) => candidate.id === id)
-      return Promise.resolve(user ? { ...user } : null)
-    },
-    add(mobile) {
-      if (!byMobile.has(mobile)) add(mobile)
-    },
-  }
-}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryLimiter } from './memory-limiter.ts'
-import { describeRateLimiterContract } from './limiter-contract.ts'
+import { describeRateLimiterContract } from './testing/limiter-contract.ts'
 
 describeRateLimiterContract('in-process MemoryLimiter', () => {
   const limiter = new MemoryLimiter()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from './memory-store.ts'
-import { describeKeyValueStoreContract } from './store-contract.ts'
+import { describeKeyValueStoreContract } from './testing/store-contract.ts'
 
 describeKeyValueStoreContract('in-process MemoryStore', () => Promise.resolve(new MemoryStore()))
 

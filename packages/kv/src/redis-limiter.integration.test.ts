@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { describeRateLimiterContract } from './limiter-contract.ts'
+import { describeRateLimiterContract } from './testing/limiter-contract.ts'
 import { RedisLimiter } from './redis-limiter.ts'
 import type { LimiterMode } from './redis-limiter.ts'
 import { RedisStore } from './redis-store.ts'

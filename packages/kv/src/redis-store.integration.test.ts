@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { RedisStore } from './redis-store.ts'
 import { StoreUnavailableError } from './store.ts'
-import { describeKeyValueStoreContract } from './store-contract.ts'
+import { describeKeyValueStoreContract } from './testing/store-contract.ts'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createConsoleSender } from './console-sender.ts'
-import { maskMobile } from './mask.ts'
+import { maskMobile } from './log-fields.ts'
 
 function recordingLogger() {
   const lines: { fields: Record<string, unknown>; message: string }[] = []

@@ -1,4 +1,4 @@
-import { maskMobile } from './mask.ts'
+import { maskMobile } from './log-fields.ts'
 import type { SendContext, SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
 
 /**

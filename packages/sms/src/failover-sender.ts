@@ -1,4 +1,4 @@
-import { maskMobile, redactProviderText } from './mask.ts'
+import { describeError, maskMobile, redactProviderText } from './log-fields.ts'
 import { SmsSendError } from './sender.ts'
 import type { SendContext, SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
 
@@ -84,7 +84,7 @@ export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
  */
 function asSendError(provider: string, error: unknown, sms: SmsCodeMessage): SmsSendError {
   if (error instanceof SmsSendError) return error
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  const text = describeError(error)
   return new SmsSendError(provider, `unexpected error: ${redactProviderText(text, sms)}`, {
     retryable: false,
     cause: error,

@@ -1,4 +1,4 @@
-import { redactProviderText } from './mask.ts'
+import { redactProviderText } from './log-fields.ts'
 import { SmsSendError } from './sender.ts'
 import type { SmsCodeMessage } from './sender.ts'
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { redactProviderText } from './mask.ts'
+import { redactProviderText } from './log-fields.ts'
 import {
   DEFAULT_TIMEOUT_MS,
   malformedAnswer,

@@ -1,4 +1,4 @@
-import { redactProviderText } from './mask.ts'
+import { redactProviderText } from './log-fields.ts'
 import {
   DEFAULT_TIMEOUT_MS,
   malformedAnswer,

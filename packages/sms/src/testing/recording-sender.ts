@@ -1,5 +1,5 @@
-import { SmsSendError } from './sender.ts'
-import type { SmsCodeMessage, SmsSender } from './sender.ts'
+import { SmsSendError } from '../sender.ts'
+import type { SmsCodeMessage, SmsSender } from '../sender.ts'
 
 /**
  * A sender for tests: keeps every message instead of sending it, and can be told to fail the

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RateLimiter, WindowCounter } from './rate-limiter.ts'
+import type { RateLimiter, WindowCounter } from '../rate-limiter.ts'
 
 export interface LimiterUnderTest {
   limiter: RateLimiter

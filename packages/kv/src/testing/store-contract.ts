@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { KeyValueStore } from './store.ts'
+import type { KeyValueStore } from '../store.ts'
 
 /**
  * The behaviour every KeyValueStore must have. Runs on the in-process store and on real Redis, so

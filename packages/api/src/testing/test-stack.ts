@@ -3,8 +3,8 @@ import {
   deleteKeysWithPrefix,
   TEST_REDIS_URL,
   testKeyPrefix,
-} from '@signup/api/test-infra'
-import type { TestDatabase } from '@signup/api/test-infra'
+} from './test-infra.ts'
+import type { TestDatabase } from './test-infra.ts'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startServer } from './test-server.ts'
 import type { RunningServer } from './test-server.ts'

@@ -4,7 +4,11 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The web app, whose production server the tests start by path (no package dependency on it). */
+export const WEB_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../apps/web',
+)
 
 export interface RunningServer {
   url: string

@@ -3,49 +3,22 @@ import { MemoryStore } from '@signup/kv/memory-store'
 import { StoreUnavailableError } from '@signup/kv/store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { TRPCError } from '@trpc/server'
-import { createRecordingSender } from '@signup/sms/recording-sender'
-import type { RecordingSender } from '@signup/sms/recording-sender'
-import { createScryptHasher } from './password-hash.ts'
-import type { AuthConfig, AuthLogger, AuthServices, PasswordHasher, RandomSource } from './ports.ts'
-import type { UserDirectory, UserSummary } from '@signup/db/user-directory'
-import { createAuthServices } from './services.ts'
-import { cryptoRandom } from './services.ts'
+import { createRecordingSender } from '@signup/sms/testing/recording-sender'
+import type { RecordingSender } from '@signup/sms/testing/recording-sender'
+import { createScryptHasher } from '../password-hash.ts'
+import type {
+  AuthConfig,
+  AuthLogger,
+  AuthServices,
+  PasswordHasher,
+  RandomSource,
+} from '../ports.ts'
+import type { UserDirectory } from '@signup/db/user-directory'
+import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { createAuthServices } from '../services.ts'
+import { cryptoRandom } from '../services.ts'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RET } from '@signup/trpc/ret'
-
-/** A user directory held in memory: the stand-in for Postgres in the pure core tests. */
-export function createMemoryUsers(mobiles: Iterable<string> = []): UserDirectory & {
-  add(mobile: string): void
-  /** The stored hash, for tests that check what was stored. */
-  passwordHashOf(mobile: string): string | undefined
-} {
-  const users = new Map<string, UserSummary & { passwordHash: string | undefined }>()
-  const add = (mobile: string, nickName: string, passwordHash: string | undefined) => {
-    const user = { id: users.size + 1, mobile, nickName, passwordHash }
-    users.set(mobile, user)
-    return { id: user.id, mobile, nickName }
-  }
-  for (const mobile of mobiles) add(mobile, mobile, undefined)
-  return {
-    existsByMobile: (mobile) => Promise.resolve(users.has(mobile)),
-    create: ({ mobile, nickName, passwordHash }) =>
-      Promise.resolve(
-        users.has(mobile)
-          ? { kind: 'taken' }
-          : { kind: 'created', user: add(mobile, nickName, passwordHash) },
-      ),
-    findById: (id) => {
-      const user = [...users.values()].find((candidate) => candidate.id === id)
-      return Promise.resolve(
-        user ? { id: user.id, mobile: user.mobile, nickName: user.nickName } : null,
-      )
-    },
-    add: (mobile) => {
-      if (!users.has(mobile)) add(mobile, mobile, undefined)
-    },
-    passwordHashOf: (mobile) => users.get(mobile)?.passwordHash,
-  }
-}
 
 /** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's. */
 export const testPasswordHasher: PasswordHasher = createScryptHasher({ ln: 10, r: 8, p: 1 })
@@ -118,7 +91,7 @@ export function createTestServices(
   const limiter = overrides.limiter ?? new MemoryLimiter()
   const sms = overrides.sms ?? createRecordingSender()
   const logger = createRecordingLogger()
-  const users = overrides.users ?? createMemoryUsers()
+  const users = overrides.users ?? createMemoryUserDirectory()
   const services: AuthServices = createAuthServices({
     kv,
     limiter,
