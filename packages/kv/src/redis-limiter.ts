@@ -55,6 +55,7 @@ interface LimiterScripts {
  * whole; right for one Redis server, which lets a script touch keys of any slot. `per-group`: one
  * EVALSHA per group (a group shares one hash tag, so one Cluster slot), issued in the same tick so
  * auto-pipelining writes them together; a group that counted is given back when another refused.
+ * Only tests use `per-group` until REDIS_CLUSTER_NODES connects a Cluster (issue 15).
  */
 export type LimiterMode = 'single' | 'per-group'
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { REPO_ROOT } from '@signup/db/migrate'
 
 /** The web app, whose production server the tests start by path (no package dependency on it). */
 export const WEB_DIR = path.resolve(
