@@ -5,10 +5,7 @@ import path from 'node:path'
 import { REPO_ROOT } from '@signup/db/migrate'
 
 /** The web app, whose production server the tests start by path (no package dependency on it). */
-export const WEB_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../apps/web',
-)
+export const WEB_DIR = path.join(REPO_ROOT, 'apps', 'web')
 
 export interface RunningServer {
   url: string
