@@ -30,7 +30,8 @@ export function RegisterForm(props: {
   const [smsCode, setSmsCode] = useState('')
   const [password, setPassword] = useState('')
   const [problems, setProblems] = useState<Partial<Record<FieldName | 'general', Problem>>>({})
-  const refs = { smsCode: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) }
+  const smsCodeRef = useRef<HTMLInputElement>(null)
+  const passwordRef = useRef<HTMLInputElement>(null)
   const generalId = useId()
   const registration = useMutation(trpc.auth.register.mutationOptions())
 
@@ -38,7 +39,7 @@ export function RegisterForm(props: {
   function show(data: Parameters<typeof placeRefusal>[0]): void {
     const { slot, problem } = placeRefusal(data, FIELDS)
     setProblems({ [slot]: problem })
-    if (slot !== 'general') refs[slot].current?.focus()
+    if (slot !== 'general') (slot === 'smsCode' ? smsCodeRef : passwordRef).current?.focus()
   }
 
   function onSubmit(event: FormEvent<HTMLFormElement>): void {
@@ -67,7 +68,7 @@ export function RegisterForm(props: {
         label={t.smsCodeLabel}
         message={describe(problems.smsCode, t, locale)}
         invalid={Boolean(problems.smsCode)}
-        inputRef={refs.smsCode}
+        inputRef={smsCodeRef}
         type="text"
         inputMode="numeric"
         autoComplete="one-time-code"
@@ -81,7 +82,7 @@ export function RegisterForm(props: {
         label={t.passwordLabel}
         message={describe(problems.password, t, locale)}
         invalid={Boolean(problems.password)}
-        inputRef={refs.password}
+        inputRef={passwordRef}
         type="password"
         autoComplete="new-password"
         placeholder={t.passwordPlaceholder}

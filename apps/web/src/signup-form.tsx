@@ -21,16 +21,25 @@ function maskMobile(mobile: string): string {
   return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
 }
 
-/** Ticks once a second until `end`, so the countdown re-renders itself. */
-function useSecondsUntil(end: number | null): number {
-  const [now, setNow] = useState(() => Date.now())
+/**
+ * The seconds left of a countdown, re-rendered as they tick, and a setter that starts one of
+ * `seconds` from now (or stops it with null). The clock is read where the countdown is started, so
+ * its first render already shows the full count.
+ */
+function useCountdown(): [secondsLeft: number, start: (seconds: number | null) => void] {
+  const [end, setEnd] = useState<number | null>(null)
+  const [now, setNow] = useState(0)
   useEffect(() => {
     if (end === null) return
-    setNow(Date.now())
     const timer = setInterval(() => setNow(Date.now()), 250)
     return () => clearInterval(timer)
   }, [end])
-  return end === null ? 0 : Math.max(0, Math.ceil((end - now) / 1000))
+  const start = useCallback((seconds: number | null) => {
+    const startedAt = Date.now()
+    setNow(startedAt)
+    setEnd(seconds === null ? null : startedAt + seconds * 1000)
+  }, [])
+  return [end === null ? 0 : Math.max(0, Math.ceil((end - now) / 1000)), start]
 }
 
 export function SignupForm() {
@@ -47,9 +56,13 @@ export function SignupForm() {
   const setSignedIn = (user: SignedInUser | null): void => {
     queryClient.setQueryData(trpc.auth.me.queryKey(), user)
   }
-  const [cooldownEnd, setCooldownEnd] = useState<number | null>(null)
-  const secondsLeft = useSecondsUntil(cooldownEnd)
-  const refs = { mobile: useRef<HTMLInputElement>(null), imageCode: useRef<HTMLInputElement>(null) }
+  const [secondsLeft, startCooldown] = useCountdown()
+  const mobileRef = useRef<HTMLInputElement>(null)
+  const imageCodeRef = useRef<HTMLInputElement>(null)
+  /** Moves the focus to a field of this form (from event handlers, never during render). */
+  const focusField = (field: FieldName): void => {
+    ;(field === 'mobile' ? mobileRef : imageCodeRef).current?.focus()
+  }
   const ids = { general: useId(), status: useId() }
 
   const captcha = useMutation(trpc.auth.getImageCode.mutationOptions())
@@ -93,7 +106,7 @@ export function SignupForm() {
         next.general = { kind: 'server', errno: 4103, errmsg, field: undefined }
       }
       setProblems(next)
-      refs[next.mobile ? 'mobile' : 'imageCode'].current?.focus()
+      focusField(next.mobile ? 'mobile' : 'imageCode')
       return
     }
     setProblems({})
@@ -102,18 +115,18 @@ export function SignupForm() {
       onSuccess: (result) => {
         setSentTo(maskMobile(parsed.data.mobile))
         setSentMobile(parsed.data.mobile)
-        setCooldownEnd(Date.now() + result.resendIn * 1000)
+        startCooldown(result.resendIn)
       },
       onError: (error) => {
         // Typed by the router's error formatter; undefined when the request never got an answer.
         const data = error.data
         if (data?.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
-          setCooldownEnd(Date.now() + data.retryAfter * 1000)
+          startCooldown(data.retryAfter)
         }
         // A refusal naming no field of this form is about the captcha (expired, wrong).
         const { slot, problem } = placeRefusal(data, FIELDS, 'imageCode')
         setProblems({ [slot]: problem })
-        if (slot !== 'general') refs[slot].current?.focus()
+        if (slot !== 'general') focusField(slot)
       },
       // The captcha is spent by every send that reached the server: show a new one.
       onSettled: () => {
@@ -154,7 +167,7 @@ export function SignupForm() {
               setSignedIn(null)
               setSentTo(null)
               setSentMobile(null)
-              setCooldownEnd(null)
+              startCooldown(null)
             }}
           />
         ) : (
@@ -167,7 +180,7 @@ export function SignupForm() {
                 label={t.mobileLabel}
                 message={describe(problems.mobile, t, locale)}
                 invalid={Boolean(problems.mobile)}
-                inputRef={refs.mobile}
+                inputRef={mobileRef}
                 type="tel"
                 inputMode="numeric"
                 autoComplete="tel-national"
@@ -181,7 +194,7 @@ export function SignupForm() {
                 label={t.imageCodeLabel}
                 message={describe(problems.imageCode ?? captchaProblem, t, locale)}
                 invalid={Boolean(problems.imageCode)}
-                inputRef={refs.imageCode}
+                inputRef={imageCodeRef}
                 type="text"
                 autoComplete="off"
                 autoCapitalize="characters"
