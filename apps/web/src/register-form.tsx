@@ -8,15 +8,10 @@ import type { Locale, Messages } from './messages.ts'
 import { describe, placeRefusal } from './problems.ts'
 import type { Problem } from './problems.ts'
 import { useTRPC } from './trpc.ts'
+import type { SignedInUser } from './trpc.ts'
 
 type FieldName = 'smsCode' | 'password'
 const FIELDS: readonly FieldName[] = ['smsCode', 'password']
-
-export interface SignedInUser {
-  id: number
-  mobile: string
-  nickName: string
-}
 
 /** The second step, on the same page once a code was sent: the code, a password, and 注册. */
 export function RegisterForm(props: {

@@ -1,21 +1,19 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
+import { RET } from '@signup/auth/ret'
 import { refusalOfIssues, sendSmsCodeInput } from '@signup/auth/schemas'
 import { Field } from './field.tsx'
 import { MESSAGES } from './messages.ts'
 import type { Locale } from './messages.ts'
 import { describe, placeRefusal } from './problems.ts'
 import type { Problem } from './problems.ts'
-import type { SignedInUser } from './register-form.tsx'
+import { RegisterForm, SignedIn } from './register-form.tsx'
 import { useTRPC } from './trpc.ts'
+import type { SignedInUser } from './trpc.ts'
 
 type FieldName = 'mobile' | 'imageCode'
 const FIELDS: readonly FieldName[] = ['mobile', 'imageCode']
-
-const RESEND_ERRNO = 4201
-
-import { RegisterForm, SignedIn } from './register-form.tsx'
 
 function maskMobile(mobile: string): string {
   return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
@@ -103,7 +101,7 @@ export function SignupForm() {
       }
       if (!next.mobile && !next.imageCode && !next.general) {
         const { errmsg } = refusalOfIssues(parsed.error.issues)
-        next.general = { kind: 'server', errno: 4103, errmsg, field: undefined }
+        next.general = { kind: 'server', errno: RET.PARAMERR, errmsg, field: undefined }
       }
       setProblems(next)
       focusField(next.mobile ? 'mobile' : 'imageCode')
@@ -120,7 +118,7 @@ export function SignupForm() {
       onError: (error) => {
         // Typed by the router's error formatter; undefined when the request never got an answer.
         const data = error.data
-        if (data?.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
+        if (data?.errno === RET.REQERR && typeof data.retryAfter === 'number') {
           startCooldown(data.retryAfter)
         }
         // A refusal naming no field of this form is about the captcha (expired, wrong).
