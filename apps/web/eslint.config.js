@@ -1,3 +1,5 @@
-import { baseConfig } from '@signup/eslint-config/base'
+import { reactConfig } from '@signup/eslint-config/react'
 
-export default baseConfig(import.meta.dirname)
+export default reactConfig(import.meta.dirname, {
+  reactFiles: ['pages/**/*.{ts,tsx}', 'src/**/*.{ts,tsx}'],
+})

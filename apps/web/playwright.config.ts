@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test'
+import { chromiumLaunchOptions } from '@signup/chromium'
 
 /**
  * Browser tests against the production build, in Debian's Chromium (never a downloaded browser),
@@ -21,16 +22,7 @@ export default defineConfig({
     locale: 'zh-CN',
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    },
+    // The workspace's one Chromium launch (tooling/chromium): CHROMIUM_PATH, the switches.
+    launchOptions: chromiumLaunchOptions(),
   },
 })

@@ -6,26 +6,15 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
+import { chromiumLaunchOptions } from '@signup/chromium'
 import { WEB_DIR } from '@signup/api/testing/test-server'
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 /** Every load is on a 375 px phone screen. */
 const PHONE = { width: 375, height: 740 }
 
-/** Debian's Chromium (`CHROMIUM_PATH` overrides it), never a downloaded browser. */
+/** The workspace's one Chromium launch (tooling/chromium): Debian's, `CHROMIUM_PATH` overrides it. */
 function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  })
+  return chromium.launch(chromiumLaunchOptions())
 }
 
 /**

@@ -1,3 +1,5 @@
+import { RET } from '@signup/trpc/ret'
+
 /** The page's words in each language; zh-CN is the default, as the original's users expect. */
 export const MESSAGES = {
   'zh-CN': {
@@ -72,25 +74,25 @@ export type Messages = (typeof MESSAGES)[Locale]
 /** English texts for the server's refusals (its errmsg is zh-CN), by errno and field. */
 export function englishRefusal(errno: number, field: string | undefined): string {
   switch (errno) {
-    case 4001:
+    case RET.DBERR:
       return 'Our storage is not answering; please try again in a moment'
-    case 4002:
+    case RET.NODATA:
       return field === 'smsCode'
         ? 'The SMS code has expired or was used; request a new one'
         : 'The image code has expired; a new one is shown'
-    case 4003:
+    case RET.DATAEXIST:
       return 'This mobile number is already registered'
-    case 4004:
+    case RET.DATAERR:
       if (field === 'mobile') return 'This is not a valid mobile number'
       if (field === 'smsCode') return 'The SMS code is wrong'
       return 'The image code is wrong; a new one is shown'
-    case 4103:
+    case RET.PARAMERR:
       return field === 'password'
         ? 'The password must be 8 to 128 characters'
         : 'Please fill in every field'
-    case 4201:
+    case RET.REQERR:
       return 'Too many requests; please wait before trying again'
-    case 4301:
+    case RET.THIRDERR:
       return 'The SMS could not be sent; please try again'
     default:
       return 'Something went wrong; please try again'

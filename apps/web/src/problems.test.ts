@@ -1,4 +1,5 @@
 import { describe as group, expect, it } from 'vitest'
+import { RET } from '@signup/trpc/ret'
 import { MESSAGES } from './messages.ts'
 import { describe, placeRefusal } from './problems.ts'
 
@@ -7,28 +8,28 @@ const REGISTER_FIELDS = ['smsCode', 'password'] as const
 
 group('placeRefusal', () => {
   it('puts a refusal beside the field it names', () => {
-    const refusal = { errno: 4003, errmsg: '该手机已被注册', field: 'mobile' }
+    const refusal = { errno: RET.DATAEXIST, errmsg: '该手机已被注册', field: 'mobile' }
     expect(placeRefusal(refusal, SEND_FIELDS, 'imageCode')).toEqual({
       slot: 'mobile',
       problem: { kind: 'server', ...refusal },
     })
-    expect(placeRefusal({ errno: 4004, errmsg: 'x', field: 'smsCode' }, REGISTER_FIELDS).slot).toBe(
-      'smsCode',
-    )
+    expect(
+      placeRefusal({ errno: RET.DATAERR, errmsg: 'x', field: 'smsCode' }, REGISTER_FIELDS).slot,
+    ).toBe('smsCode')
   })
 
   it('puts one naming no field of the form in the fallback slot', () => {
-    const expired = { errno: 4002, errmsg: '验证码已过期', field: undefined }
+    const expired = { errno: RET.NODATA, errmsg: '验证码已过期', field: undefined }
     expect(placeRefusal(expired, SEND_FIELDS, 'imageCode').slot).toBe('imageCode')
     expect(placeRefusal({ ...expired, field: 'imageCodeId' }, SEND_FIELDS, 'imageCode').slot).toBe(
       'imageCode',
     )
-    expect(placeRefusal({ errno: 4004, errmsg: 'x', field: 'mobile' }, REGISTER_FIELDS).slot).toBe(
-      'general',
-    )
+    expect(
+      placeRefusal({ errno: RET.DATAERR, errmsg: 'x', field: 'mobile' }, REGISTER_FIELDS).slot,
+    ).toBe('general')
   })
 
-  it.each([4001, 4301, 4500])(
+  it.each([RET.DBERR, RET.THIRDERR, RET.SERVERERR])(
     'puts errno %i in the general message, whatever field it names',
     (errno) => {
       expect(
@@ -38,7 +39,7 @@ group('placeRefusal', () => {
   )
 
   it('makes a failure without an errno the network message', () => {
-    for (const data of [undefined, null, {}, { errno: '4001' }]) {
+    for (const data of [undefined, null, {}, { errno: String(RET.DBERR) }]) {
       expect(placeRefusal(data, SEND_FIELDS, 'imageCode')).toEqual({
         slot: 'general',
         problem: { kind: 'client', key: 'network' },
@@ -50,7 +51,7 @@ group('placeRefusal', () => {
 group('describe', () => {
   const refusal = {
     kind: 'server',
-    errno: 4004,
+    errno: RET.DATAERR,
     errmsg: '短信验证码错误',
     field: 'smsCode',
   } as const

@@ -1,3 +1,4 @@
+import { RET } from '@signup/trpc/ret'
 import { englishRefusal } from './messages.ts'
 import type { Locale, Messages } from './messages.ts'
 
@@ -10,7 +11,7 @@ export type Problem =
   | { kind: 'server'; errno: number; errmsg: string; field: string | undefined }
 
 /** Refusals about the service, not about anything typed: never shown beside a field. */
-const GENERAL_ERRNOS = new Set([4001, 4301, 4500])
+const GENERAL_ERRNOS = new Set<number>([RET.DBERR, RET.THIRDERR, RET.SERVERERR])
 
 /** The words for a problem in the page's language; '' for none. */
 export function describe(problem: Problem | undefined, t: Messages, locale: Locale): string {

@@ -9,15 +9,10 @@ import type { Locale, Messages } from './messages.ts'
 import { describe, placeRefusal } from './problems.ts'
 import type { Problem } from './problems.ts'
 import { useTRPC } from './trpc.ts'
+import type { SignedInUser } from './trpc.ts'
 
 type FieldName = 'smsCode' | 'password'
 const FIELDS: readonly FieldName[] = ['smsCode', 'password']
-
-export interface SignedInUser {
-  id: number
-  mobile: string
-  nickName: string
-}
 
 /** The second step, on the same page once a code was sent: the code, a password, and 注册. */
 export function RegisterForm(props: {
@@ -31,7 +26,8 @@ export function RegisterForm(props: {
   const [smsCode, setSmsCode] = useState('')
   const [password, setPassword] = useState('')
   const [problems, setProblems] = useState<Partial<Record<FieldName | 'general', Problem>>>({})
-  const refs = { smsCode: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) }
+  const smsCodeRef = useRef<HTMLInputElement>(null)
+  const passwordRef = useRef<HTMLInputElement>(null)
   const generalId = useId()
   const registration = useMutation(trpc.auth.register.mutationOptions())
 
@@ -39,7 +35,7 @@ export function RegisterForm(props: {
   function show(data: Parameters<typeof placeRefusal>[0]): void {
     const { slot, problem } = placeRefusal(data, FIELDS)
     setProblems({ [slot]: problem })
-    if (slot !== 'general') refs[slot].current?.focus()
+    if (slot !== 'general') (slot === 'smsCode' ? smsCodeRef : passwordRef).current?.focus()
   }
 
   function onSubmit(event: FormEvent<HTMLFormElement>): void {
@@ -68,7 +64,7 @@ export function RegisterForm(props: {
         label={t.smsCodeLabel}
         message={describe(problems.smsCode, t, locale)}
         invalid={Boolean(problems.smsCode)}
-        inputRef={refs.smsCode}
+        inputRef={smsCodeRef}
         type="text"
         inputMode="numeric"
         autoComplete="one-time-code"
@@ -82,7 +78,7 @@ export function RegisterForm(props: {
         label={t.passwordLabel}
         message={describe(problems.password, t, locale)}
         invalid={Boolean(problems.password)}
-        inputRef={refs.password}
+        inputRef={passwordRef}
         type="password"
         autoComplete="new-password"
         placeholder={t.passwordPlaceholder}

@@ -1,37 +1,41 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useEffect, useId, useRef, useState } from 'react'
 import type { FormEvent } from 'react'
+import { RET } from '@signup/trpc/ret'
 import { refusalOfIssues } from '@signup/trpc/input-refusal'
 import { sendSmsCodeInput } from '@signup/auth/schemas'
+import { maskMobile } from '@signup/sms/log-fields'
 import { Field } from './field.tsx'
 import { MESSAGES } from './messages.ts'
 import type { Locale } from './messages.ts'
 import { describe, placeRefusal } from './problems.ts'
 import type { Problem } from './problems.ts'
-import type { SignedInUser } from './register-form.tsx'
+import { RegisterForm, SignedIn } from './register-form.tsx'
 import { useTRPC } from './trpc.ts'
+import type { SignedInUser } from './trpc.ts'
 
 type FieldName = 'mobile' | 'imageCode'
 const FIELDS: readonly FieldName[] = ['mobile', 'imageCode']
 
-const RESEND_ERRNO = 4201
-
-import { RegisterForm, SignedIn } from './register-form.tsx'
-
-function maskMobile(mobile: string): string {
-  return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`
-}
-
-/** Ticks once a second until `end`, so the countdown re-renders itself. */
-function useSecondsUntil(end: number | null): number {
-  const [now, setNow] = useState(() => Date.now())
+/**
+ * The seconds left of a countdown, re-rendered as they tick, and a setter that starts one of
+ * `seconds` from now (or stops it with null). The clock is read where the countdown is started, so
+ * its first render already shows the full count.
+ */
+function useCountdown(): [secondsLeft: number, start: (seconds: number | null) => void] {
+  const [end, setEnd] = useState<number | null>(null)
+  const [now, setNow] = useState(0)
   useEffect(() => {
     if (end === null) return
-    setNow(Date.now())
     const timer = setInterval(() => setNow(Date.now()), 250)
     return () => clearInterval(timer)
   }, [end])
-  return end === null ? 0 : Math.max(0, Math.ceil((end - now) / 1000))
+  const start = useCallback((seconds: number | null) => {
+    const startedAt = Date.now()
+    setNow(startedAt)
+    setEnd(seconds === null ? null : startedAt + seconds * 1000)
+  }, [])
+  return [end === null ? 0 : Math.max(0, Math.ceil((end - now) / 1000)), start]
 }
 
 export function SignupForm() {
@@ -48,9 +52,13 @@ export function SignupForm() {
   const setSignedIn = (user: SignedInUser | null): void => {
     queryClient.setQueryData(trpc.auth.me.queryKey(), user)
   }
-  const [cooldownEnd, setCooldownEnd] = useState<number | null>(null)
-  const secondsLeft = useSecondsUntil(cooldownEnd)
-  const refs = { mobile: useRef<HTMLInputElement>(null), imageCode: useRef<HTMLInputElement>(null) }
+  const [secondsLeft, startCooldown] = useCountdown()
+  const mobileRef = useRef<HTMLInputElement>(null)
+  const imageCodeRef = useRef<HTMLInputElement>(null)
+  /** Moves the focus to a field of this form (from event handlers, never during render). */
+  const focusField = (field: FieldName): void => {
+    ;(field === 'mobile' ? mobileRef : imageCodeRef).current?.focus()
+  }
   const ids = { general: useId(), status: useId() }
 
   const captcha = useMutation(trpc.auth.getImageCode.mutationOptions())
@@ -91,10 +99,10 @@ export function SignupForm() {
       }
       if (!next.mobile && !next.imageCode && !next.general) {
         const { errmsg } = refusalOfIssues(parsed.error.issues)
-        next.general = { kind: 'server', errno: 4103, errmsg, field: undefined }
+        next.general = { kind: 'server', errno: RET.PARAMERR, errmsg, field: undefined }
       }
       setProblems(next)
-      refs[next.mobile ? 'mobile' : 'imageCode'].current?.focus()
+      focusField(next.mobile ? 'mobile' : 'imageCode')
       return
     }
     setProblems({})
@@ -103,18 +111,18 @@ export function SignupForm() {
       onSuccess: (result) => {
         setSentTo(maskMobile(parsed.data.mobile))
         setSentMobile(parsed.data.mobile)
-        setCooldownEnd(Date.now() + result.resendIn * 1000)
+        startCooldown(result.resendIn)
       },
       onError: (error) => {
         // Typed by the router's error formatter; undefined when the request never got an answer.
         const data = error.data
-        if (data?.errno === RESEND_ERRNO && typeof data.retryAfter === 'number') {
-          setCooldownEnd(Date.now() + data.retryAfter * 1000)
+        if (data?.errno === RET.REQERR && typeof data.retryAfter === 'number') {
+          startCooldown(data.retryAfter)
         }
         // A refusal naming no field of this form is about the captcha (expired, wrong).
         const { slot, problem } = placeRefusal(data, FIELDS, 'imageCode')
         setProblems({ [slot]: problem })
-        if (slot !== 'general') refs[slot].current?.focus()
+        if (slot !== 'general') focusField(slot)
       },
       // The captcha is spent by every send that reached the server: show a new one.
       onSettled: () => {
@@ -155,7 +163,7 @@ export function SignupForm() {
               setSignedIn(null)
               setSentTo(null)
               setSentMobile(null)
-              setCooldownEnd(null)
+              startCooldown(null)
             }}
           />
         ) : (
@@ -168,7 +176,7 @@ export function SignupForm() {
                 label={t.mobileLabel}
                 message={describe(problems.mobile, t, locale)}
                 invalid={Boolean(problems.mobile)}
-                inputRef={refs.mobile}
+                inputRef={mobileRef}
                 type="tel"
                 inputMode="numeric"
                 autoComplete="tel-national"
@@ -182,7 +190,7 @@ export function SignupForm() {
                 label={t.imageCodeLabel}
                 message={describe(problems.imageCode ?? captchaProblem, t, locale)}
                 invalid={Boolean(problems.imageCode)}
-                inputRef={refs.imageCode}
+                inputRef={imageCodeRef}
                 type="text"
                 autoComplete="off"
                 autoCapitalize="characters"

@@ -7,6 +7,7 @@ import { build } from 'esbuild'
 import { Redis } from 'ioredis'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumLaunchOptions } from '@signup/chromium'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -349,18 +350,7 @@ describe('the client in a browser (Chromium)', () => {
       logLevel: 'silent',
     })
     const script = bundle.outputFiles[0]?.text ?? ''
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    const browser = await chromium.launch(chromiumLaunchOptions())
     try {
       const page = await browser.newPage()
       const pageErrors: string[] = []
