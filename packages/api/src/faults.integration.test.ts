@@ -42,6 +42,7 @@ const WIDE = {
 const LOAD_WORKERS = 8
 const LOAD_PERIOD_MS = 5
 const MAX_SENDS = 100_000
+const OUTAGE_MS = 1_200
 let database: TestDatabase
 
 beforeAll(async () => {
@@ -204,6 +205,9 @@ describe('Redis stopped and started again under load', () => {
       11,
       (o) => o.startedAt > deadAt,
     )
+    // An outage of 1.2 s at least, so the clients go through several reconnect attempts
+    // (100 ms, 200 ms, ... apart) before Redis is back; how many sends fit in it does not matter.
+    await sleep(deadAt + OUTAGE_MS - Date.now())
     expect((await services.health()).checks.redis).toBe('down')
     const restartedAt = Date.now()
     redisProcess = await startRedis(port)
