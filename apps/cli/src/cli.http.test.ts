@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { freshMobile } from '@signup/api/testing/test-infra'
 import { loadRecorder, serverModulesIn } from '@signup/client/load-recorder'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
@@ -17,8 +18,6 @@ const BIN = path.join(CLI_DIR, 'bin', 'signup.js')
 const PASSWORD = 'correct horse battery'
 let stack: TestStack
 let workDir: string
-let counter = 0
-const freshMobile = (): string => `1360000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
   stack = await startTestStack('http-cli')

@@ -3,6 +3,7 @@ import { test as base, expect } from '@playwright/test'
 import type { Page } from '@playwright/test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { freshMobile } from '@signup/api/testing/test-infra'
 
 export interface SignupApp {
   url: string
@@ -17,12 +18,10 @@ export interface SignupApp {
   sendCodeElsewhere(page: Page, mobile: string): Promise<void>
 }
 
-let counter = 0
-
 export const test = base.extend<{ app: SignupApp }>({
   // Playwright reads a fixture's dependencies from this destructuring; this one has none.
   // eslint-disable-next-line no-empty-pattern
-  app: async ({}, use, testInfo) => {
+  app: async ({}, use) => {
     const url = process.env.E2E_BASE_URL
     if (!url) throw new Error('E2E_BASE_URL is unset: global setup did not run')
     const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
@@ -40,8 +39,7 @@ export const test = base.extend<{ app: SignupApp }>({
       url,
       redis,
       db,
-      freshMobile: () =>
-        `135${String(testInfo.workerIndex).padStart(2, '0')}${String(Date.now() % 10_000).padStart(4, '0')}${String(++counter % 100).padStart(2, '0')}`,
+      freshMobile,
       async nextCaptcha(page, trigger) {
         const [response] = await Promise.all([
           page.waitForResponse(

@@ -24,7 +24,8 @@ const sentTo = (page: Page, mobile: string) =>
 async function expectCountdownThenButtonBack(page: Page): Promise<void> {
   await expect(submit(page)).toBeDisabled()
   await expect(submit(page)).toHaveText(/^[1-3] 秒后重发$/)
-  await expect(submit(page)).toBeEnabled({ timeout: 6_000 })
+  // The countdown's 3 s, and then the 10 s any other expectation here may wait for the page.
+  await expect(submit(page)).toBeEnabled({ timeout: 3_000 + 10_000 })
   await expect(submit(page)).toHaveText('获取验证码')
 }
 

@@ -3,13 +3,12 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freshMobile } from '@signup/api/testing/test-infra'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
 
 // WEB_CONCURRENCY=2: a primary and two workers on one port, with real Redis and Postgres.
 let stack: TestStack
-let counter = 0
-const freshMobile = (): string => `1370000${String(++counter).padStart(4, '0')}`
 
 /**
  * The cluster's workers: the children of the primary that run the server (on a cold cache, tsx
@@ -103,7 +102,8 @@ describe('WEB_CONCURRENCY=2', () => {
       expect(answer.status).toBe(200)
       expect(JSON.parse(answer.text)).toMatchObject({ errno: 0 })
     }
-    // Production logs reach stdout within 250 ms; each line names its worker.
+    // Production logs reach stdout within 250 ms here (waitFor allows far more); each line names
+    // its worker.
     const workers = await waitFor(() => {
       const seen = new Set(
         [...stack.server.output().matchAll(/"worker":(\d+)[^\n]*console provider/g)].map(
@@ -111,7 +111,7 @@ describe('WEB_CONCURRENCY=2', () => {
         ),
       )
       return seen.size >= 2 ? seen : undefined
-    }, 5_000)
+    })
     expect([...workers].sort()).toEqual(['1', '2'])
   })
 

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freshMobile } from '@signup/api/testing/test-infra'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
 
 const PASSWORD = 'Tr0ub4dor&3-unique-marker'
 let stack: TestStack
-let counter = 0
-const freshMobile = (): string => `1350000${String(++counter).padStart(4, '0')}`
 
 beforeAll(async () => {
   stack = await startTestStack('http-register')
@@ -66,7 +65,7 @@ describe('POST /passport/register', () => {
     expect(signedIn.data).toEqual({ id: expect.any(Number) as unknown, mobile, nickName: mobile })
 
     // The password never reaches the log, and the mobile only masked.
-    await expect.poll(() => stack.server.output()).toContain('user registered')
+    await expect.poll(() => stack.server.output(), { timeout: 20_000 }).toContain('user registered')
     expect(stack.server.output()).not.toContain(PASSWORD)
     expect(stack.server.output()).not.toContain(mobile)
   })

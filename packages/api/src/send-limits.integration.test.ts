@@ -15,6 +15,9 @@ import {
   createCapturingLogger,
   createTestDatabase,
   deleteKeysWithPrefix,
+  freshMobileIn,
+  leastMsLeft,
+  leastSecondsLeft,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from './testing/test-infra.ts'
@@ -29,9 +32,6 @@ let database: TestDatabase
 let instances: [AppServices, AppServices]
 let redis: RedisStore
 let captchas = 0
-let mobiles = 0
-// Each test uses its own number range, so the per-range limit only bites where it is tested.
-const freshMobile = (range = '1350000'): string => `${range}${String(++mobiles).padStart(4, '0')}`
 
 interface Outcome {
   errno: number
@@ -89,28 +89,32 @@ afterAll(async () => {
   await database.drop()
 })
 
+// Each test uses its own number range (freshMobileIn), so the per-range limit only bites where
+// it is tested.
 describe('send limits on real Redis, shared by two server instances', () => {
   it('the resend window holds across instances, with retryAfter, and ends with its key', async () => {
-    const mobile = freshMobile('1350001')
+    const mobile = freshMobileIn('1350001')
+    const since = Date.now()
     expect(await send(0, mobile, '10.0.0.1')).toEqual({ errno: RET.OK })
     const refused = await send(1, mobile, '10.0.0.2')
     expect(refused.errno).toBe(RET.REQERR)
-    expect(refused.retryAfter).toBeGreaterThanOrEqual(59)
+    expect(refused.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(60, since))
     expect(refused.retryAfter).toBeLessThanOrEqual(60)
-    expect(await redis.pttl(resendKey(mobile))).toBeGreaterThan(58_000)
+    expect(await redis.pttl(resendKey(mobile))).toBeGreaterThanOrEqual(leastMsLeft(60, since))
     await endWindow(resendKey(mobile))
     expect(await send(1, mobile, '10.0.0.2')).toEqual({ errno: RET.OK })
   })
 
   it('SMS_LIMIT_MOBILE_HOUR and SMS_LIMIT_MOBILE_DAY across instances, each with its reset', async () => {
-    const mobile = freshMobile('1350002')
+    const mobile = freshMobileIn('1350002')
+    const since = Date.now()
     for (let i = 0; i < 3; i++) {
       expect((await send((i % 2) as 0 | 1, mobile, `10.0.1.${i}`)).errno).toBe(RET.OK)
       await endWindow(resendKey(mobile))
     }
     const hourly = await send(0, mobile, '10.0.1.9')
     expect(hourly.errno).toBe(RET.REQERR)
-    expect(hourly.retryAfter).toBeGreaterThan(3590)
+    expect(hourly.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(3600, since))
     expect(hourly.retryAfter).toBeLessThanOrEqual(3600)
     expect(await redis.get(sendLimitKeys.mobileHour(mobile))).toBe('3')
 
@@ -119,7 +123,7 @@ describe('send limits on real Redis, shared by two server instances', () => {
     await endWindow(resendKey(mobile))
     const daily = await send(0, mobile, '10.0.1.11')
     expect(daily.errno).toBe(RET.REQERR)
-    expect(daily.retryAfter).toBeGreaterThan(86_390)
+    expect(daily.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(86_400, since))
     expect(await redis.get(sendLimitKeys.mobileDay(mobile))).toBe('4')
 
     await endWindow(sendLimitKeys.mobileDay(mobile))
@@ -128,36 +132,38 @@ describe('send limits on real Redis, shared by two server instances', () => {
 
   it('SMS_LIMIT_IP_HOUR holds across instances and groups an IPv6 /64', async () => {
     const ip = (i: number) => `2001:db8:77:1::${i.toString(16)}`
+    const since = Date.now()
     for (let i = 1; i <= 4; i++) {
-      expect((await send((i % 2) as 0 | 1, freshMobile('1350003'), ip(i))).errno).toBe(RET.OK)
+      expect((await send((i % 2) as 0 | 1, freshMobileIn('1350003'), ip(i))).errno).toBe(RET.OK)
     }
-    const refused = await send(0, freshMobile('1350004'), ip(99))
+    const refused = await send(0, freshMobileIn('1350004'), ip(99))
     expect(refused.errno).toBe(RET.REQERR)
-    expect(refused.retryAfter).toBeGreaterThan(3590)
+    expect(refused.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(3600, since))
     expect(await redis.get(sendLimitKeys.ipHour('2001:db8:77:1::/64'))).toBe('4')
-    expect((await send(1, freshMobile('1350004'), '2001:db8:77:2::1')).errno).toBe(RET.OK)
+    expect((await send(1, freshMobileIn('1350004'), '2001:db8:77:2::1')).errno).toBe(RET.OK)
     await endWindow(sendLimitKeys.ipHour('2001:db8:77:1::/64'))
-    expect((await send(1, freshMobile('1350004'), ip(5))).errno).toBe(RET.OK)
+    expect((await send(1, freshMobileIn('1350004'), ip(5))).errno).toBe(RET.OK)
   })
 
   it('SMS_LIMIT_PREFIX_HOUR: a number range across instances and client IPs', async () => {
+    const since = Date.now()
     for (let i = 0; i < 5; i++) {
-      expect((await send((i % 2) as 0 | 1, freshMobile('1350005'), `10.0.5.${i}`)).errno).toBe(
+      expect((await send((i % 2) as 0 | 1, freshMobileIn('1350005'), `10.0.5.${i}`)).errno).toBe(
         RET.OK,
       )
     }
-    const refused = await send(1, freshMobile('1350005'), '10.0.5.99')
+    const refused = await send(1, freshMobileIn('1350005'), '10.0.5.99')
     expect(refused.errno).toBe(RET.REQERR)
-    expect(refused.retryAfter).toBeGreaterThan(3590)
+    expect(refused.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(3600, since))
     await endWindow(sendLimitKeys.prefixHour('1350005'))
-    expect((await send(0, freshMobile('1350005'), '10.0.5.100')).errno).toBe(RET.OK)
+    expect((await send(0, freshMobileIn('1350005'), '10.0.5.100')).errno).toBe(RET.OK)
   })
 
   it('concurrent sends on both instances never pass a limit: exactly 4 of 20 from one IP', async () => {
     const sentBefore = sms.sent.length
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        send((i % 2) as 0 | 1, freshMobile(`13600${String(10 + i)}`), '192.0.2.55'),
+        send((i % 2) as 0 | 1, freshMobileIn(`13600${String(10 + i)}`), '192.0.2.55'),
       ),
     )
     expect(outcomes.filter((outcome) => outcome.errno === RET.OK)).toHaveLength(4)
@@ -174,7 +180,7 @@ describe('send limits on real Redis, shared by two server instances', () => {
     logLines.length = 0
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        send((i % 2) as 0 | 1, freshMobile(`13700${String(10 + i)}`), `10.0.6.${i}`),
+        send((i % 2) as 0 | 1, freshMobileIn(`13700${String(10 + i)}`), `10.0.6.${i}`),
       ),
     )
     expect(outcomes.filter((outcome) => outcome.errno === RET.OK)).toHaveLength(2)
@@ -187,11 +193,11 @@ describe('send limits on real Redis, shared by two server instances', () => {
     expect(alerts.length).toBeLessThanOrEqual(2)
     expect(alerts[0]).toMatchObject({ level: 50, limit: GLOBAL_LIMIT })
     await redis.redis.set(key, String(used + 2), 'KEEPTTL')
-    expect((await send(0, freshMobile('1350007'), '10.0.6.99')).errno).toBe(RET.OK)
+    expect((await send(0, freshMobileIn('1350007'), '10.0.6.99')).errno).toBe(RET.OK)
   })
 
   it('a provider failure gives back what the send took, on every counter', async () => {
-    const mobile = freshMobile('1350008')
+    const mobile = freshMobileIn('1350008')
     const before = await redis.get(sendLimitKeys.globalHour())
     sms.failNext()
     expect((await send(1, mobile, '10.0.8.1')).errno).toBe(RET.THIRDERR)
@@ -228,6 +234,7 @@ describe('send limits on real Redis, shared by two server instances', () => {
           session: createTestCookie(),
         }),
       )
+    const since = Date.now()
     for (let i = 0; i < 3; i++) await caller((i % 2) as 0 | 1).auth.getImageCode()
     const error = await caller(1)
       .auth.getImageCode()
@@ -235,7 +242,7 @@ describe('send limits on real Redis, shared by two server instances', () => {
     expect(error).toBeInstanceOf(TRPCError)
     const refusal = refusalDataOf(error as TRPCError)
     expect(refusal.errno).toBe(RET.REQERR)
-    expect(refusal.retryAfter).toBeGreaterThanOrEqual(59)
+    expect(refusal.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(60, since))
     await endWindow(sendLimitKeys.captchaIpMinute('10.0.10.1'))
     expect((await caller(0).auth.getImageCode()).imageCodeId).toBeTruthy()
   })

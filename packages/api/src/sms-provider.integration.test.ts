@@ -15,6 +15,7 @@ import {
   createCapturingLogger,
   createTestDatabase,
   deleteKeysWithPrefix,
+  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from './testing/test-infra.ts'
@@ -27,9 +28,6 @@ let fake: FakeProvider
 let database: TestDatabase
 let services: AppServices
 let redis: RedisStore
-let mobileCounter = 0
-
-const freshMobile = (): string => `1370000${String(++mobileCounter).padStart(4, '0')}`
 const noSession = { id: null, set: () => undefined, clear: () => undefined }
 const caller = () =>
   createCaller(createContextInner({ services, clientIp: '127.0.0.1', session: noSession }))
@@ -56,7 +54,9 @@ beforeAll(async () => {
     SMS_PROVIDER: 'ronglian',
     ...RONGLIAN,
     RONGLIAN_BASE_URL: fake.url,
-    SMS_TIMEOUT_MS: '500',
+    // Every answer of the fake must come within this, and the hang must outlast it: a second
+    // leaves a slow, busy machine ample time for the first.
+    SMS_TIMEOUT_MS: '1000',
   })
   services = await createAppServices(env, logger)
   redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
@@ -116,7 +116,7 @@ describe('sendSmsCode through the whole stack with SMS_PROVIDER=ronglian', () =>
   ])('answers THIRDERR after %s and leaves no code behind', async (_, behaviour) => {
     fake.behaviour = behaviour
     const mobile = freshMobile()
-    expect(await send(mobile, `ronglian-fail-${mobileCounter}-01`)).toBe(RET.THIRDERR)
+    expect(await send(mobile, `ronglian-fail-${mobile}`)).toBe(RET.THIRDERR)
     expect(fake.requests).toHaveLength(1)
     expect(fake.problems).toEqual([])
     expect(await redis.get(smsCodeKey(mobile))).toBeNull()

@@ -12,7 +12,9 @@ describe('scrypt password hashes', () => {
     )
     expect(hash.length).toBeLessThanOrEqual(255)
     expect(await verifyPassword('correct horse', hash)).toBe(true)
-  })
+    // Two scrypt runs at production cost are seconds of CPU on a slow, busy machine: more than
+    // the 5 s a unit test gets by default.
+  }, 60_000)
 
   it('salts every hash, and verifies only the right password', async () => {
     const [one, two] = await Promise.all([cheap.hash('correct horse'), cheap.hash('correct horse')])

@@ -7,7 +7,14 @@ import { RET } from '@signup/trpc/ret'
 import type { RandomSource } from './ports.ts'
 import { authRouter } from './router.ts'
 import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import { createTestCookie, createTestServices, failing, refusal } from './testing/test-services.ts'
+import {
+  createTestCookie,
+  createTestServices,
+  failing,
+  leastMsLeft,
+  leastSecondsLeft,
+  refusal,
+} from './testing/test-services.ts'
 import { createCallerFactory } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
@@ -29,6 +36,7 @@ async function setup(options: Parameters<typeof createTestServices>[0] = {}) {
 describe('auth.sendSmsCode through createCaller', () => {
   it('OK: stores a 6-digit code, sends it once, claims the resend window, spends the captcha', async () => {
     const { caller, kv, limiter, sms } = await setup()
+    const since = Date.now()
     const result = await caller.sendSmsCode({
       mobile: MOBILE,
       imageCode: 'AB3K',
@@ -40,8 +48,8 @@ describe('auth.sendSmsCode through createCaller', () => {
     expect(sms.sent[0]?.code).toMatch(/^\d{6}$/)
     expect(sms.sent[0]?.ttlMinutes).toBe(5)
     expect(await kv.get(smsCodeKey(MOBILE))).toBe(sms.sent[0]?.code)
-    expect(await kv.pttl(smsCodeKey(MOBILE))).toBeGreaterThan(299_000)
-    expect(limiter.peek(resendKey(MOBILE))?.ttlMs).toBeGreaterThan(59_000)
+    expect(await kv.pttl(smsCodeKey(MOBILE))).toBeGreaterThanOrEqual(leastMsLeft(300, since))
+    expect(limiter.peek(resendKey(MOBILE))?.ttlMs).toBeGreaterThanOrEqual(leastMsLeft(60, since))
     expect(await kv.get(captchaKey(CAPTCHA_ID))).toBeNull()
   })
 
@@ -158,6 +166,7 @@ describe('auth.sendSmsCode through createCaller', () => {
 
   it('REQERR (4201) with retryAfter inside the resend window', async () => {
     const { caller, kv, sms } = await setup()
+    const since = Date.now()
     await caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID })
     await kv.set(captchaKey('captcha-id-0002'), 'ZZ99', 300)
     const r = await refusal(
@@ -165,7 +174,7 @@ describe('auth.sendSmsCode through createCaller', () => {
     )
     expect(r).toMatchObject({ code: 'TOO_MANY_REQUESTS', errno: RET.REQERR })
     expect(r.errmsg).toBe('请求过于频繁，请稍后再试')
-    expect(r.retryAfter).toBeGreaterThanOrEqual(59)
+    expect(r.retryAfter).toBeGreaterThanOrEqual(leastSecondsLeft(60, since))
     expect(r.retryAfter).toBeLessThanOrEqual(60)
     expect(sms.sent).toHaveLength(1)
   })
@@ -258,12 +267,15 @@ describe('auth.sendSmsCode through createCaller', () => {
 describe('auth.getImageCode through createCaller', () => {
   it('answers a PNG data URL and stores the answer under the new id for its lifetime', async () => {
     const { caller, kv } = await setup()
+    const since = Date.now()
     const result = await caller.getImageCode()
     expect(result.imageCodeId).toMatch(/^[0-9a-f-]{36}$/)
     expect(result.image.startsWith('data:image/png;base64,iVBORw0KGgo')).toBe(true)
     expect(result.expiresIn).toBe(300)
     expect(await kv.get(captchaKey(result.imageCodeId))).toMatch(/^[A-Z2-9]{4}$/)
-    expect(await kv.pttl(captchaKey(result.imageCodeId))).toBeGreaterThan(299_000)
+    expect(await kv.pttl(captchaKey(result.imageCodeId))).toBeGreaterThanOrEqual(
+      leastMsLeft(300, since),
+    )
   })
 
   it('DBERR (4001) when the answer cannot be stored', async () => {

@@ -11,6 +11,7 @@ import { chromiumLaunchOptions } from '@signup/chromium'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
+  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from '@signup/api/testing/test-infra'
@@ -25,16 +26,15 @@ import { getHealth } from './health.ts'
 
 const prefix = testKeyPrefix('http-client')
 const PASSWORD = 'correct horse battery'
-// The stand-in SMS provider fails for this one mobile, so THIRDERR can be seen end to end.
-const FAILING_MOBILE = '13900009999'
+// The stand-in SMS provider fails for this one mobile, so THIRDERR can be seen end to end. Drawn
+// like the others, so no fresh mobile of a test can ever be it.
+const FAILING_MOBILE = freshMobile()
 let database: TestDatabase
 let server: RunningServer
 let provider: Server
 let redis: Redis
 let client: AuthClient
 const delivered: string[] = []
-let counter = 0
-const freshMobile = (): string => `1390000${String(++counter).padStart(4, '0')}`
 
 /** Twilio's Messages API as far as the server's sender uses it; records each message's body. */
 async function startFakeTwilio(): Promise<{ server: Server; url: string }> {

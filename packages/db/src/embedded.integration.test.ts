@@ -69,7 +69,9 @@ describe('startEmbeddedPostgres', () => {
       await again.close()
     }
     await stop(second)
-  })
+    // Two starts and two migrations of PGlite (WebAssembly): 8 s here under load, so far more
+    // than the 30 s an integration test gets by default on a machine half as fast.
+  }, 120_000)
 
   it('serves several pg connections at once through its multiplexer', async () => {
     const embedded = await start()

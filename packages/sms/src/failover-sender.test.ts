@@ -48,6 +48,9 @@ describe('failover across two fake providers (aliyun, then tencent)', () => {
       fake.behaviour = { kind: 'success' }
     }
     logger = recordingLogger()
+    // Every answer of the fakes must come within this, a hang must outlast it: a second leaves
+    // a slow, busy machine ample time for the first.
+    const timeoutMs = 1_000
     sender = createFailoverSender({
       logger,
       senders: [
@@ -56,7 +59,7 @@ describe('failover across two fake providers (aliyun, then tencent)', () => {
           signName: '测试',
           templateCode: 'SMS_1',
           baseUrl: aliyun.url,
-          timeoutMs: 300,
+          timeoutMs,
         }),
         createTencentSender({
           ...TENCENT,
@@ -64,7 +67,7 @@ describe('failover across two fake providers (aliyun, then tencent)', () => {
           templateId: '1',
           region: 'ap-guangzhou',
           baseUrl: tencent.url,
-          timeoutMs: 300,
+          timeoutMs,
         }),
       ],
     })

@@ -1,10 +1,15 @@
+import { randomUUID } from 'node:crypto'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
+  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
+  waitUntil,
 } from './test-infra.ts'
 import type { TestDatabase } from './test-infra.ts'
+import { RET } from '@signup/trpc/ret'
+import { captchaKey, resendKey } from '@signup/auth/stores'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startServer } from './test-server.ts'
 import type { RunningServer } from './test-server.ts'
@@ -18,6 +23,14 @@ export interface TestStack {
   prefix: string
   /** POSTs JSON (or whatever `headers` says) to a path of the server. */
   post(path: string, body: string, headers?: Record<string, string>): Promise<Response>
+  /**
+   * Resolves once everything the server logged before the call is in `server.output()`. The log
+   * is written in order but buffered (production flushes every 250 ms), so a test that checks
+   * the log lacks something waits for a line logged after it, instead of sleeping for as long as
+   * the flush takes here. The line is a send refused by the resend window, opened beforehand in
+   * Redis: no SMS, no code, no limit counted.
+   */
+  logsFlushed(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -44,17 +57,34 @@ export async function startTestStack(
     await database.drop()
     throw error
   }
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    })
   return {
     server,
     database,
     redis,
     prefix,
-    post: (path, body, headers = {}) =>
-      fetch(`${server.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      }),
+    post,
+    async logsFlushed() {
+      const mobile = freshMobile()
+      const imageCodeId = randomUUID()
+      const requestId = `logs-flushed-${randomUUID()}`
+      await redis.set(captchaKey(imageCodeId), 'Q7RT', 300)
+      await redis.set(resendKey(mobile), '1', 60)
+      const response = await post(
+        '/passport/sms_code',
+        JSON.stringify({ mobile, image_code: 'Q7RT', image_code_id: imageCodeId }),
+        { 'x-request-id': requestId },
+      )
+      const answer = (await response.json()) as { errno: number }
+      if (answer.errno !== RET.REQERR)
+        throw new Error(`logsFlushed: the send answered ${answer.errno}`)
+      await waitUntil('the server logs the refused send', () => server.output().includes(requestId))
+    },
     async stop() {
       await server.stop()
       await redis.close()

@@ -131,6 +131,21 @@ export function failing(kv: KeyValueStore, methods: (keyof KeyValueStore)[]): Ke
   })
 }
 
+/**
+ * The least a window of `seconds`, opened by a call that started at `since` (a Date.now() taken
+ * just before it), can have left by now, in ms. A TTL only loses the time that has passed, so this
+ * holds however slow the machine, where a fixed bound such as "more than 59 s of 60" does not; a
+ * few ms of slack cover the two clocks' rounding to whole milliseconds.
+ */
+export function leastMsLeft(seconds: number, since: number): number {
+  return seconds * 1000 - (Date.now() - since) - 5
+}
+
+/** leastMsLeft in whole seconds, for a retryAfter (which rounds the ms left up). */
+export function leastSecondsLeft(seconds: number, since: number): number {
+  return Math.floor(leastMsLeft(seconds, since) / 1000)
+}
+
 /** The errno a call ends with: 0 for success. */
 export async function outcome(call: Promise<unknown>): Promise<number> {
   try {
