@@ -11,6 +11,7 @@ import type {
   AuthLogger,
   AuthServices,
   PasswordHasher,
+  PasswordVerifier,
   RandomSource,
 } from '../ports.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
@@ -20,8 +21,13 @@ import { cryptoRandom } from '../services.ts'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RET } from '@signup/trpc/ret'
 
-/** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's. */
-export const testPasswordHasher: PasswordHasher = createScryptHasher({ ln: 10, r: 8, p: 1 })
+/** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's.
+ * It verifies too, with a decoy at that same cost. */
+export const testPasswordHasher: PasswordHasher & PasswordVerifier = createScryptHasher({
+  ln: 10,
+  r: 8,
+  p: 1,
+})
 
 /** A session cookie as a plain object: what the procedure set or cleared is read back from it. */
 export function createTestCookie(id: string | null = null) {
@@ -71,6 +77,7 @@ export const TEST_CONFIG: AuthConfig = {
     globalHour: 1000,
     captchaIpMinute: 30,
   },
+  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 20 },
   testNumbers: new Map(),
 }
 
@@ -85,6 +92,7 @@ export function createTestServices(
     random?: RandomSource
     config?: Partial<AuthConfig>
     passwordHasher?: PasswordHasher
+    passwordVerifier?: PasswordVerifier
   } = {},
 ) {
   const kv = overrides.kv ?? new MemoryStore()
@@ -101,6 +109,7 @@ export function createTestServices(
     config: { ...TEST_CONFIG, ...overrides.config },
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
+    passwordVerifier: overrides.passwordVerifier ?? testPasswordHasher,
   })
   return { services, kv, limiter, sms, logger, users }
 }
