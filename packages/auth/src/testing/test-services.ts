@@ -114,6 +114,35 @@ export function createTestServices(
   return { services, kv, limiter, sms, logger, users }
 }
 
+/** What a verifier was asked to check a password against, in order. */
+export interface VerifierCall {
+  stored: string
+  matched: boolean
+}
+
+/**
+ * A PasswordVerifier that records every check it is asked to run, around a real one: a test sees
+ * what work a sign-in made the hasher do (which hash string, at which cost) without a clock.
+ */
+export function countingVerifier(inner: PasswordVerifier = testPasswordHasher) {
+  const calls: VerifierCall[] = []
+  const verifier: PasswordVerifier = {
+    decoyHash: inner.decoyHash,
+    async verify(password, stored) {
+      const matched = await inner.verify(password, stored)
+      calls.push({ stored, matched })
+      return matched
+    },
+  }
+  return { verifier, calls }
+}
+
+/** The cost a PHC scrypt string asks for (`ln=15,r=8,p=3`) and its salt and key lengths. */
+export function scryptCostOf(stored: string): string | null {
+  const match = /^\$scrypt\$(ln=\d+,r=\d+,p=\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(stored)
+  return match ? `${match[1]} salt:${match[2]?.length} key:${match[3]?.length}` : null
+}
+
 /** Awaits a call that must be refused; answers the refusal's data (errno, errmsg, field,
  * retryAfter) and its tRPC code. */
 export async function refusal(call: Promise<unknown>) {
