@@ -1,5 +1,5 @@
 import { describeError, maskMobile } from '@signup/sms/log-fields'
-import type { UserSummary } from '@signup/db/user-directory'
+import type { UserCredentials, UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
 import { RET_MESSAGE } from '@signup/trpc/ret'
 import { AuthError } from './auth-error.ts'
@@ -68,7 +68,7 @@ export async function login(
     })
   }
 
-  let credentials
+  let credentials: UserCredentials | null
   try {
     credentials = await users.findCredentials(mobile)
   } catch (cause) {
