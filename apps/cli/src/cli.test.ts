@@ -57,3 +57,25 @@ describe('run', () => {
     expect(io.err()).toContain('--password and --password-stdin exclude each other')
   })
 })
+
+describe('run: the sign-in commands', () => {
+  it('--purpose must be one the server knows, before anything is sent', async () => {
+    const io = fakeIo({ SIGNUP_URL: 'http://127.0.0.1:1' })
+    const args = ['send-code', '--mobile', '1', '--image-code', 'A', '--image-code-id', 'x']
+    expect(await run([...args, '--purpose', 'signup'], io)).toBe(1)
+    expect(io.err()).toContain('error: --purpose must be register, login, reset')
+  })
+
+  it('login-code takes a captcha to send with, or a code already received, not both', async () => {
+    const io = fakeIo({ SIGNUP_URL: 'http://127.0.0.1:1' })
+    const args = ['login-code', '--mobile', '1', '--sms-code', '123456', '--image-code-id', 'x']
+    expect(await run(args, io)).toBe(1)
+    expect(io.err()).toContain('--sms-code and --image-code/--image-code-id exclude each other')
+  })
+
+  it('the usage names the sign-in commands and --purpose', () => {
+    for (const text of ['  login ', '  login-code ', '  reset-password', '--purpose']) {
+      expect(USAGE).toContain(text)
+    }
+  })
+})

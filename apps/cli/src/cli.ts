@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createAuthClient, refusalOf } from '@signup/client'
-import type { AuthClient, Refusal } from '@signup/client'
+import type { AuthClient, AuthInputs, Refusal } from '@signup/client'
 import { createCookieJar } from '@signup/client/cookie-jar'
 import type { CookieJar } from '@signup/client/cookie-jar'
 import { getHealth } from '@signup/client/health'
@@ -20,9 +20,19 @@ Commands:
                  --out FILE        save the PNG to FILE
                  --draw            draw it even when stdout is not a terminal
                  --no-draw         never draw it
-  send-code    send an SMS code
+  send-code    send an SMS code for a purpose (register unless --purpose says otherwise)
                  --mobile MOBILE --image-code TEXT --image-code-id ID
+                 [--purpose register|login|reset]
   register     create the account and sign in
+                 --mobile MOBILE --sms-code CODE (--password PASSWORD | --password-stdin)
+  login        sign in with the password
+                 --mobile MOBILE (--password PASSWORD | --password-stdin)
+  login-code   send a login code, then sign in with the code typed or piped in on stdin
+               (an account is made for a mobile that has none); --sms-code skips the send
+                 --mobile MOBILE (--image-code TEXT --image-code-id ID | --sms-code CODE)
+  reset-password
+               set a new password with a reset code (send one with send-code --purpose reset);
+               every session of the account ends, and this one signs in
                  --mobile MOBILE --sms-code CODE (--password PASSWORD | --password-stdin)
   me           the signed-in user of --cookie-jar's session
   logout       end --cookie-jar's session
@@ -51,6 +61,7 @@ const OPTIONS = {
   'sms-code': { type: 'string' },
   password: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  purpose: { type: 'string' },
 } as const
 
 type OptionName = keyof typeof OPTIONS
@@ -60,8 +71,11 @@ const GLOBAL_OPTIONS: readonly OptionName[] = ['url', 'json', 'cookie-jar', 'hel
 
 const COMMAND_OPTIONS = {
   captcha: ['out', 'draw', 'no-draw'],
-  'send-code': ['mobile', 'image-code', 'image-code-id'],
+  'send-code': ['mobile', 'image-code', 'image-code-id', 'purpose'],
   register: ['mobile', 'sms-code', 'password', 'password-stdin'],
+  login: ['mobile', 'password', 'password-stdin'],
+  'login-code': ['mobile', 'image-code', 'image-code-id', 'sms-code'],
+  'reset-password': ['mobile', 'sms-code', 'password', 'password-stdin'],
   me: [],
   logout: [],
   health: [],
@@ -69,11 +83,15 @@ const COMMAND_OPTIONS = {
 
 type Command = keyof typeof COMMAND_OPTIONS
 
+type Purpose = NonNullable<AuthInputs['auth']['sendSmsCode']['purpose']>
+const PURPOSES = ['register', 'login', 'reset'] as const satisfies readonly Purpose[]
+
 /** Where the program reads and writes: the process's own streams, or a test's. */
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number }
   stderr: { write(text: string): unknown }
-  stdin: AsyncIterable<string | Buffer>
+  /** Read a line at a time (a code, then a password); a terminal gets a prompt on stderr. */
+  stdin: AsyncIterable<string | Buffer> & { isTTY?: boolean }
   env: Record<string, string | undefined>
   cwd: string
 }
@@ -88,6 +106,8 @@ interface Run {
   json: boolean
   client: AuthClient
   jar: CookieJar | null
+  /** Standard input, a line at a time. */
+  lines: LineReader
 }
 
 /** Runs one command line and answers the exit code; prints nothing to a console directly. */
@@ -116,7 +136,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const jar = jarPath === null ? null : createCookieJar({ cookies: saved })
     const client = createAuthClient({ url, ...(jar ? { fetch: jar.fetch } : {}) })
     try {
-      return await COMMANDS[command]({ io, values, url, json, client, jar })
+      const lines = new LineReader(io.stdin)
+      try {
+        return await COMMANDS[command]({ io, values, url, json, client, jar, lines })
+      } finally {
+        await lines.close()
+      }
     } finally {
       // Kept on a refusal too: a dead session's cookie is cleared by the server's answer.
       if (jar && jarPath !== null && jar.header() !== saved) await writeJar(jarPath, jar.header())
@@ -151,10 +176,12 @@ const COMMANDS: Record<Command, (run: Run) => Promise<number>> = {
   },
 
   async 'send-code'({ io, values, json, client }) {
+    const purpose = purposeOf(values)
     const sent = await client.auth.sendSmsCode.mutate({
       mobile: required(values, 'mobile'),
       imageCode: required(values, 'image-code'),
       imageCodeId: required(values, 'image-code-id'),
+      ...(purpose === undefined ? {} : { purpose }),
     })
     if (json) return printJson(io, sent)
     return printLines(io, [
@@ -162,18 +189,70 @@ const COMMANDS: Record<Command, (run: Run) => Promise<number>> = {
     ])
   },
 
-  async register({ io, values, json, client, jar }) {
+  async register({ io, values, json, client, jar, lines }) {
     const mobile = required(values, 'mobile')
     const smsCode = required(values, 'sms-code')
-    const password = await passwordOf(values, io)
+    const password = await passwordOf(values, lines)
     const registered = await client.auth.register.mutate({ mobile, smsCode, password })
     if (json) return printJson(io, registered)
     const { user } = registered
     return printLines(io, [
       `registered: user ${user.id}, mobile ${user.mobile} (${registered.errmsg})`,
-      jar
-        ? 'signed in: the session is kept in the cookie jar'
-        : 'signed in, but the session is not kept: add --cookie-jar FILE to keep it',
+      sessionNote(jar),
+    ])
+  },
+
+  async login({ io, values, json, client, jar, lines }) {
+    const mobile = required(values, 'mobile')
+    const password = await passwordOf(values, lines)
+    const signedIn = await client.auth.login.mutate({ mobile, password })
+    if (json) return printJson(io, signedIn)
+    const { user } = signedIn
+    return printLines(io, [
+      `signed in: user ${user.id}, mobile ${user.mobile} (${signedIn.errmsg})`,
+      sessionNote(jar),
+    ])
+  },
+
+  async 'login-code'({ io, values, json, client, jar, lines }) {
+    const mobile = required(values, 'mobile')
+    let smsCode = stringOption(values, 'sms-code')
+    const captcha = values['image-code'] !== undefined || values['image-code-id'] !== undefined
+    if (smsCode !== undefined && captcha) {
+      throw new UsageError('--sms-code and --image-code/--image-code-id exclude each other')
+    }
+    if (smsCode === undefined) {
+      const sent = await client.auth.sendSmsCode.mutate({
+        mobile,
+        imageCode: required(values, 'image-code'),
+        imageCodeId: required(values, 'image-code-id'),
+        purpose: 'login',
+      })
+      // Progress on stderr: stdout stays the one answer (--json's one line).
+      io.stderr.write(`sent: ${sent.errmsg} (the code expires in ${sent.expiresIn} s)\n`)
+      if (io.stdin.isTTY === true) io.stderr.write('SMS code: ')
+      smsCode = (await lines.next())?.trim()
+      if (!smsCode) throw new UsageError('no SMS code on standard input')
+    }
+    const signedIn = await client.auth.loginWithSmsCode.mutate({ mobile, smsCode })
+    if (json) return printJson(io, signedIn)
+    const { user } = signedIn
+    return printLines(io, [
+      `signed in: user ${user.id}, mobile ${user.mobile} (${signedIn.errmsg}${signedIn.created ? '; a new account' : ''})`,
+      sessionNote(jar),
+    ])
+  },
+
+  async 'reset-password'({ io, values, json, client, jar, lines }) {
+    const mobile = required(values, 'mobile')
+    const smsCode = required(values, 'sms-code')
+    const password = await passwordOf(values, lines)
+    const reset = await client.auth.resetPassword.mutate({ mobile, smsCode, password })
+    if (json) return printJson(io, reset)
+    const { user } = reset
+    return printLines(io, [
+      `password reset: user ${user.id}, mobile ${user.mobile} (${reset.errmsg}); every other session has ended`,
+      sessionNote(jar),
     ])
   },
 
@@ -243,8 +322,22 @@ function required(values: Values, name: OptionName): string {
   return value
 }
 
-/** From --password, or the first line of standard input, so it stays out of the process list. */
-async function passwordOf(values: Values, io: CliIo): Promise<string> {
+function sessionNote(jar: CookieJar | null): string {
+  return jar
+    ? 'signed in: the session is kept in the cookie jar'
+    : 'signed in, but the session is not kept: add --cookie-jar FILE to keep it'
+}
+
+function purposeOf(values: Values): Purpose | undefined {
+  const given = stringOption(values, 'purpose')
+  if (given === undefined) return undefined
+  const purpose = PURPOSES.find((name) => name === given)
+  if (!purpose) throw new UsageError(`--purpose must be ${PURPOSES.join(', ')}`)
+  return purpose
+}
+
+/** From --password, or the next line of standard input, so it stays out of the process list. */
+async function passwordOf(values: Values, lines: LineReader): Promise<string> {
   const given = stringOption(values, 'password')
   const fromStdin = values['password-stdin'] === true
   if (given !== undefined && fromStdin) {
@@ -252,9 +345,51 @@ async function passwordOf(values: Values, io: CliIo): Promise<string> {
   }
   if (given !== undefined) return given
   if (!fromStdin) throw new UsageError('--password or --password-stdin is required')
-  let input = ''
-  for await (const chunk of io.stdin) input += chunk.toString()
-  return input.split(/\r?\n/)[0] ?? ''
+  return (await lines.next()) ?? ''
+}
+
+/**
+ * Standard input a line at a time, read only as far as asked: a code typed at a prompt is
+ * answered once its line ends, without waiting for the end of input.
+ */
+class LineReader {
+  readonly #input: AsyncIterable<string | Buffer>
+  #chunks: AsyncIterator<string | Buffer> | undefined
+  #buffer = ''
+  #ended = false
+
+  constructor(input: AsyncIterable<string | Buffer>) {
+    this.#input = input
+  }
+
+  /** Stops reading: a terminal's input would otherwise keep the process waiting. */
+  async close(): Promise<void> {
+    if (this.#ended || !this.#chunks) return
+    this.#ended = true
+    await this.#chunks.return?.()
+  }
+
+  /** The next line without its line break; null once the input has ended. */
+  async next(): Promise<string | null> {
+    for (;;) {
+      const end = this.#buffer.indexOf('\n')
+      if (end !== -1) {
+        const line = this.#buffer.slice(0, end)
+        this.#buffer = this.#buffer.slice(end + 1)
+        return line.replace(/\r$/, '')
+      }
+      if (this.#ended) {
+        if (this.#buffer === '') return null
+        const rest = this.#buffer
+        this.#buffer = ''
+        return rest.replace(/\r$/, '')
+      }
+      this.#chunks ??= this.#input[Symbol.asyncIterator]()
+      const chunk = await this.#chunks.next()
+      if (chunk.done) this.#ended = true
+      else this.#buffer += chunk.value.toString()
+    }
+  }
 }
 
 async function readJar(file: string): Promise<string> {
@@ -321,6 +456,7 @@ const OPTION_OF_FIELD: Record<string, string> = {
   imageCodeId: '--image-code-id',
   smsCode: '--sms-code',
   password: '--password',
+  purpose: '--purpose',
 }
 
 /** `该手机已被注册 (errno 4003)`, with the option to check and the wait when the server named them. */

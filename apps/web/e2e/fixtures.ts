@@ -3,7 +3,7 @@ import { test as base, expect } from '@playwright/test'
 import type { Page } from '@playwright/test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { freshMobile } from '@signup/api/testing/test-infra'
+import { freshMobile } from '@signup/db/testing/mobiles'
 
 export interface SignupApp {
   url: string

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freshMobile } from '@signup/api/testing/test-infra'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_REDIS_URL } from '@signup/api/testing/test-infra'
 import { startTestStack } from '@signup/api/testing/test-stack'
@@ -93,6 +94,58 @@ async function smsKeys(): Promise<string[]> {
   }
 }
 
+const SIGN_IN_FIELDS = [
+  'mobile',
+  'password',
+  'smscode',
+  'smsCode',
+  'purpose',
+  'image_code',
+  'image_code_id',
+] as const
+
+/** Bodies for the sign-in routes: their fields set to anything (purposes too), or any body. */
+const signInBody: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .record(
+      Object.fromEntries(
+        SIGN_IN_FIELDS.map((field) => [
+          field,
+          field === 'purpose'
+            ? fc.oneof(anyValue, fc.constantFrom('register', 'login', 'reset'))
+            : anyValue,
+        ]),
+      ) as Record<(typeof SIGN_IN_FIELDS)[number], fc.Arbitrary<unknown>>,
+      { requiredKeys: [] },
+    )
+    .map((record) => JSON.stringify(record)),
+  body,
+)
+
+/** Codes of every purpose the server holds: none, since no captcha was ever issued. */
+async function codeKeys(): Promise<string[]> {
+  const redis = new Redis(TEST_REDIS_URL)
+  try {
+    return [
+      ...(await redis.keys(`${stack.prefix}SMS_*`)),
+      ...(await redis.keys(`${stack.prefix}signup:sms-code:*`)),
+    ]
+  } finally {
+    redis.disconnect()
+  }
+}
+
+async function userCount(): Promise<number> {
+  const client = new pg.Client({ connectionString: stack.database.url })
+  await client.connect()
+  try {
+    const result = await client.query<{ count: string }>('SELECT count(*) FROM users')
+    return Number(result.rows[0]?.count)
+  } finally {
+    await client.end()
+  }
+}
+
 describe('fuzzing both surfaces', () => {
   it('POST /passport/sms_code: never a 5xx, never a code', async () => {
     await fc.assert(
@@ -146,5 +199,81 @@ describe('fuzzing both surfaces', () => {
     await stack.logsFlushed()
     expect(stack.server.output()).not.toContain('console provider')
     expect(await smsKeys()).toEqual([])
+  })
+})
+
+describe('fuzzing the sign-in surfaces', () => {
+  it('POST /passport/sms_code with any purpose: never a 5xx, never a code of any purpose', async () => {
+    await fc.assert(
+      fc.asyncProperty(signInBody, contentType, async (payload, type) => {
+        expect(await post('/passport/sms_code', payload, type)).toBeLessThan(500)
+      }),
+      { numRuns: RUNS },
+    )
+    expect(await codeKeys()).toEqual([])
+  })
+
+  it('POST /passport/login and auth.login: never a 5xx, and no session', async () => {
+    await fc.assert(
+      fc.asyncProperty(signInBody, contentType, fc.boolean(), async (payload, type, legacy) => {
+        const path = legacy ? '/passport/login' : '/api/trpc/auth.login'
+        const response = await fetch(`${stack.server.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body: payload,
+        })
+        await response.arrayBuffer()
+        expect(response.status).toBeLessThan(500)
+        expect(response.headers.get('set-cookie')).toBeNull()
+      }),
+      { numRuns: RUNS / 2 },
+    )
+  })
+
+  it('auth.loginWithSmsCode and auth.resetPassword: never a 5xx, and no account is made', async () => {
+    const before = await userCount()
+    await fc.assert(
+      fc.asyncProperty(signInBody, fc.boolean(), async (payload, byCode) => {
+        const path = byCode ? '/api/trpc/auth.loginWithSmsCode' : '/api/trpc/auth.resetPassword'
+        expect(await post(path, payload, 'application/json')).toBeLessThan(500)
+      }),
+      { numRuns: RUNS / 2 },
+    )
+    expect(await userCount()).toBe(before)
+  })
+
+  it('POST and GET /passport/logout and auth.logout, with any body and any fetch headers: never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        signInBody,
+        fc.constantFrom('/passport/logout', '/api/trpc/auth.logout'),
+        fc.constantFrom('GET', 'POST'),
+        fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }), { nil: undefined }),
+        fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }), { nil: undefined }),
+        async (payload, path, method, site, cookie) => {
+          const headers: Record<string, string> = { 'content-type': 'application/json' }
+          if (site !== undefined) headers['sec-fetch-site'] = site
+          if (cookie !== undefined) headers.cookie = `sid=${cookie}`
+          const response = await fetch(`${stack.server.url}${path}`, {
+            method,
+            headers,
+            ...(method === 'POST' ? { body: payload } : {}),
+          }).catch((error: unknown) => {
+            // A header value fetch itself refuses to send is the client's mistake, not the server's.
+            if (error instanceof TypeError) return null
+            throw error
+          })
+          if (!response) return
+          await response.arrayBuffer()
+          expect(response.status).toBeLessThan(500)
+        },
+      ),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('the server still serves', async () => {
+    expect((await fetch(`${stack.server.url}/healthz`)).status).toBe(200)
+    expect(stack.server.process.exitCode).toBeNull()
   })
 })

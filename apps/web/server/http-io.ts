@@ -92,6 +92,16 @@ export function isAllowedOrigin(req: IncomingMessage, allowed: readonly string[]
   }
 }
 
+/**
+ * A browser's word that another site (or a sibling subdomain) made this request: a link, form,
+ * image or script of its page (`Sec-Fetch-Site`). Absent from non-browser clients and from
+ * browsers too old to send it; `none` is the user's own doing (typed, bookmarked).
+ */
+export function isCrossSiteFetch(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site']
+  return site === 'cross-site' || site === 'same-site'
+}
+
 /** The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended. */
 export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
   if (trustProxy) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freshMobile, leastSecondsLeft } from '@signup/api/testing/test-infra'
+import { freshMobile } from '@signup/db/testing/mobiles'
+import { leastSecondsLeft } from '@signup/api/testing/test-infra'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
 

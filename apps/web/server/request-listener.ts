@@ -5,6 +5,8 @@ import type { Logger } from '@signup/api/logger'
 import type { AppServices } from '@signup/api/services'
 import {
   legacyImageCode,
+  legacyLogin,
+  legacyLogout,
   legacyRegister,
   legacySendSmsCode,
   retryAfterHeaders,
@@ -19,6 +21,7 @@ import {
   BodyTooLargeError,
   clientIpOf,
   isAllowedOrigin,
+  isCrossSiteFetch,
   isJsonContentType,
   MAX_BODY_BYTES,
   MAX_DRAIN_BYTES,
@@ -61,6 +64,11 @@ interface Route {
   surface: Surface
   /** Origin, content type, body limit and JSON checked first, as one step (jsonPostChecks). */
   jsonPost?: true
+  /**
+   * Its GET changes state (the original's GET /passport/logout): with jsonPost's checks, a GET
+   * that a browser says another site made is refused too (docs/http-api.md, Logout).
+   */
+  stateChangingGet?: true
   /** `body` is the parsed JSON body of a POST that passed the checks. */
   handle(scope: RequestScope, body: unknown): void | Promise<void>
 }
@@ -117,7 +125,9 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     (run: LegacyJsonRoute<{ clientIp: string | null; session: SessionCookie }>): Route['handle'] =>
     async (scope, body) => {
       const request = { clientIp: scope.clientIp, session: sessionOf(scope) }
-      answerLegacy(scope.res, await run(authOf(scope), body, request))
+      // A GET has no body: it is the route's call with no fields.
+      const fields = scope.req.method === 'GET' ? {} : body
+      answerLegacy(scope.res, await run(authOf(scope), fields, request))
     }
 
   const routes: readonly Route[] = [
@@ -141,6 +151,21 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       surface: 'legacy',
       jsonPost: true,
       handle: legacyJson(legacyRegister),
+    },
+    {
+      path: '/passport/login',
+      methods: ['POST'],
+      surface: 'legacy',
+      jsonPost: true,
+      handle: legacyJson(legacyLogin),
+    },
+    {
+      path: '/passport/logout',
+      methods: ['GET', 'POST'],
+      surface: 'legacy',
+      jsonPost: true,
+      stateChangingGet: true,
+      handle: legacyJson(legacyLogout),
     },
     { path: '/api/trpc/*', methods: ['GET', 'POST'], surface: 'trpc', jsonPost: true, handle: api },
     { path: '/passport/*', methods: ['GET', 'HEAD', 'POST'], surface: 'legacy', handle: notFound },
@@ -191,18 +216,23 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
 
   /**
    * The checks every JSON POST route shares, as one step: a cross-site Origin is refused (for
-   * any method), a POST must be JSON within MAX_BODY_BYTES. Answers the body (still as text for
-   * tRPC, which parses it itself), or null once it has answered the refusal.
+   * any method), and so is a state-changing GET another site made; a POST must be JSON within
+   * MAX_BODY_BYTES. Answers the body (still as text for tRPC, which parses it itself), or null
+   * once it has answered the refusal.
    */
   async function jsonPostChecks(
     { req, res }: RequestScope,
-    surface: Surface,
+    route: Route,
   ): Promise<{ body: unknown } | null> {
+    const { surface } = route
     const refuse = (refusal: RequestRefusal, headers?: Record<string, string>): null => {
       answerRequestRefusal(res, surface, refusal, headers)
       return null
     }
     if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return refuse('cross-origin')
+    if (req.method === 'GET' && route.stateChangingGet && isCrossSiteFetch(req)) {
+      return refuse('cross-origin')
+    }
     if (req.method !== 'POST') return { body: undefined }
     if (!isJsonContentType(req.headers['content-type'])) return refuse('not-json')
     let text: string
@@ -238,9 +268,7 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       const allow = route.methods.join(', ')
       return answerRequestRefusal(scope.res, route.surface, 'method-not-allowed', { allow })
     }
-    const checked = route.jsonPost
-      ? await jsonPostChecks(scope, route.surface)
-      : { body: undefined }
+    const checked = route.jsonPost ? await jsonPostChecks(scope, route) : { body: undefined }
     if (checked) await route.handle(scope, checked.body)
   }
 

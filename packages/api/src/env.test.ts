@@ -221,3 +221,36 @@ describe('loadEnv: send limits and test numbers', () => {
     expect(env.SMS_TEST_NUMBERS.get('13800000000')).toBe('123456')
   })
 })
+
+describe('loadEnv: sign-in limits', () => {
+  it('gives the contract’s defaults: 10 failed sign-ins per mobile, 100 per IP, 20 wrong codes', () => {
+    expect(loadEnv({})).toMatchObject({
+      LOGIN_LIMIT_MOBILE_15MIN: 10,
+      LOGIN_LIMIT_IP_HOUR: 100,
+      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 20,
+    })
+  })
+
+  it('reads each limit, and names one that is not a positive integer', () => {
+    expect(
+      loadEnv({
+        LOGIN_LIMIT_MOBILE_15MIN: '3',
+        LOGIN_LIMIT_IP_HOUR: '40',
+        SMS_CODE_WRONG_LIMIT_MOBILE_DAY: '7',
+      }),
+    ).toMatchObject({
+      LOGIN_LIMIT_MOBILE_15MIN: 3,
+      LOGIN_LIMIT_IP_HOUR: 40,
+      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 7,
+    })
+    for (const [name, value] of [
+      ['LOGIN_LIMIT_MOBILE_15MIN', '0'],
+      ['LOGIN_LIMIT_IP_HOUR', 'plenty'],
+      ['SMS_CODE_WRONG_LIMIT_MOBILE_DAY', '2.5'],
+    ] as const) {
+      const message = messageOf({ ...PRODUCTION, [name]: value })
+      expect(message).toContain(name)
+      expect(message.split('\n')).toHaveLength(2)
+    }
+  })
+})

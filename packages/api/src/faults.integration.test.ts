@@ -18,10 +18,10 @@ import { createLogger } from './logger.ts'
 import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   TEST_POSTGRES_URL,
   TEST_REDIS_URL,
   testKeyPrefix,

@@ -15,10 +15,10 @@ import { createLogger } from './logger.ts'
 import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   leastMsLeft,
   TEST_REDIS_URL,
   testKeyPrefix,
@@ -83,6 +83,7 @@ describe('register on real Redis and Postgres', () => {
     const code = sms.sent.at(-1)?.code ?? ''
 
     const cookie = createTestCookie()
+    const signUpStarted = Date.now()
     const result = await callerOf(services, cookie).auth.register({
       mobile,
       smsCode: code,
@@ -95,7 +96,10 @@ describe('register on real Redis and Postgres', () => {
     })
 
     const row = await services.db.prisma.user.findUnique({ where: { mobile } })
-    expect(row).toMatchObject({ id: result.user.id, nickName: mobile, lastLoginAt: null })
+    expect(row).toMatchObject({ id: result.user.id, nickName: mobile })
+    // Register is a sign-in (docs/contract.md section 5): it sets last_login_at.
+    expect(row?.lastLoginAt).toBeInstanceOf(Date)
+    expect(row?.lastLoginAt?.getTime()).toBeGreaterThanOrEqual(signUpStarted)
     expect(row?.passwordHash).toMatch(/^\$scrypt\$ln=15,r=8,p=3\$/)
     expect(await verifyPassword(PASSWORD, row?.passwordHash ?? '')).toBe(true)
 

@@ -9,10 +9,10 @@ import { createLogger } from './logger.ts'
 import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   leastMsLeft,
   TEST_REDIS_URL,
   testKeyPrefix,

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createAuthServices } from '@signup/auth/services'
-import type { AuthServices } from '@signup/auth/ports'
+import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
 import { embeddedDataDir, startEmbeddedPostgres } from '@signup/db/embedded'
@@ -41,7 +41,12 @@ export interface AppServices {
 export async function createAppServices(
   env: Env,
   logger: Logger,
-  overrides: { sms?: SmsSender; kv?: KeyValueStore } = {},
+  overrides: {
+    sms?: SmsSender
+    kv?: KeyValueStore
+    /** Tests wrap production's scrypt to see the work it is asked to do. */
+    passwordHasher?: PasswordHasher & PasswordVerifier
+  } = {},
 ): Promise<AppServices> {
   const closers: (() => Promise<void>)[] = []
 
@@ -108,8 +113,16 @@ export async function createAppServices(
         globalHour: env.SMS_LIMIT_GLOBAL_HOUR,
         captchaIpMinute: env.CAPTCHA_LIMIT_IP_MINUTE,
       },
+      attemptLimits: {
+        loginMobile15Min: env.LOGIN_LIMIT_MOBILE_15MIN,
+        loginIpHour: env.LOGIN_LIMIT_IP_HOUR,
+        wrongCodeMobileDay: env.SMS_CODE_WRONG_LIMIT_MOBILE_DAY,
+      },
       testNumbers: env.SMS_TEST_NUMBERS,
     },
+    ...(overrides.passwordHasher
+      ? { passwordHasher: overrides.passwordHasher, passwordVerifier: overrides.passwordHasher }
+      : {}),
   })
 
   return {

@@ -11,11 +11,11 @@ import { loadEnv } from './env.ts'
 import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import {
   createCapturingLogger,
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from './testing/test-infra.ts'

@@ -5,10 +5,19 @@ import type { Errno } from '@signup/trpc/ret'
 import { AuthError } from './auth-error.ts'
 import { issueImageCode } from './issue-image-code.ts'
 import type { AuthServices } from './ports.ts'
+import { login } from './login.ts'
+import type { LoginRequestInfo } from './login.ts'
 import { register } from './register.ts'
-import { imageCodeIdSchema, registerInput, sendSmsCodeInput } from './schemas.ts'
+import {
+  imageCodeIdSchema,
+  loginInput,
+  noInput,
+  registerInput,
+  sendSmsCodeInput,
+} from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
 import type { SendRequestInfo } from './send-sms-code.ts'
+import { logout } from './session.ts'
 
 /** The original's answer shape: `{errno, errmsg}`. */
 export interface LegacyBody {
@@ -116,9 +125,14 @@ function legacyInput(
   return input
 }
 
-/** POST /passport/sms_code over the same core as auth.sendSmsCode. */
+/** POST /passport/sms_code over the same core as auth.sendSmsCode; `purpose` is optional. */
 export const legacySendSmsCode = legacyJsonRoute({
-  fields: { mobile: 'mobile', image_code: 'imageCode', image_code_id: 'imageCodeId' },
+  fields: {
+    mobile: 'mobile',
+    image_code: 'imageCode',
+    image_code_id: 'imageCodeId',
+    purpose: 'purpose',
+  },
   schema: sendSmsCodeInput,
   run: (services, input, request: SendRequestInfo) => sendSmsCode(services, input, request),
 })
@@ -129,6 +143,20 @@ export const legacyRegister = legacyJsonRoute({
   schema: registerInput,
   run: (services, input, request: { session: SessionCookie }) =>
     register(services, input, request.session),
+})
+
+/** POST /passport/login `{mobile, password}` over the same core as auth.login. */
+export const legacyLogin = legacyJsonRoute({
+  fields: { mobile: 'mobile', password: 'password' },
+  schema: loginInput,
+  run: (services, input, request: LoginRequestInfo) => login(services, input, request),
+})
+
+/** POST and GET /passport/logout over the same core as auth.logout; takes no fields. */
+export const legacyLogout = legacyJsonRoute({
+  fields: {},
+  schema: noInput,
+  run: (services, _input, request: { session: SessionCookie }) => logout(services, request.session),
 })
 
 export type LegacyImageResponse =

@@ -51,3 +51,38 @@ describe('scrypt password hashes', () => {
     expect(await verifyPassword('anything', stored)).toBe(false)
   })
 })
+
+describe('the scrypt verifier', () => {
+  it('verifies its own hashes, and no password against its decoy', async () => {
+    const hash = await cheap.hash('correct horse')
+    expect(await cheap.verify('correct horse', hash)).toBe(true)
+    expect(await cheap.verify('correct horsE', hash)).toBe(false)
+    for (const password of ['correct horse', '', 'x'.repeat(128)]) {
+      expect(await cheap.verify(password, cheap.decoyHash)).toBe(false)
+    }
+  })
+
+  it('its decoy is a hash at its own cost, of the same shape, and new for every hasher', async () => {
+    const hash = await cheap.hash('correct horse')
+    const shape = (stored: string) =>
+      stored.replace(/\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/, '$<salt>$<key>')
+    expect(shape(cheap.decoyHash)).toBe('$scrypt$ln=10,r=8,p=1$<salt>$<key>')
+    expect(shape(cheap.decoyHash)).toBe(shape(hash))
+    expect(shape(createScryptHasher().decoyHash)).toBe('$scrypt$ln=15,r=8,p=3$<salt>$<key>')
+    expect(createScryptHasher().decoyHash).not.toBe(createScryptHasher().decoyHash)
+  })
+
+  it('answers false for a stored string it cannot verify', async () => {
+    for (const stored of [
+      '',
+      'pbkdf2:sha256:260000$salt$hash',
+      '$scrypt$ln=30,r=8,p=1$c2FsdA$aGFzaA',
+    ]) {
+      expect(await cheap.verify('anything', stored)).toBe(false)
+    }
+  })
+
+  it('refuses parameters it could never verify with', () => {
+    expect(() => createScryptHasher({ ln: 21, r: 8, p: 1 })).toThrow(RangeError)
+  })
+})

@@ -1,5 +1,8 @@
 import type { UserDirectory } from '@signup/db/user-directory'
 import type { SmsSender } from '@signup/sms/sender'
+import type { SmsCodePurpose } from './schemas.ts'
+
+export type { SmsCodePurpose }
 
 /** The captcha answers, by id (Redis key ImageCode_<id>). */
 export interface CaptchaStore {
@@ -9,9 +12,10 @@ export interface CaptchaStore {
 }
 
 /**
- * The SMS codes waiting to be verified, by mobile (Redis key SMS_<mobile>), and the count of
- * attempts at each (signup:sms-attempts:{<mobile>}). Every operation is a single-key step; the
- * order in which register.ts uses them is what makes a check safe (decision record 006).
+ * The SMS codes of one purpose waiting to be verified, by mobile, and the count of attempts at
+ * each (stores.ts names the keys: register keeps the original's SMS_<mobile>). Every operation is
+ * a single-key step; the order in which sms-code-check.ts uses them is what makes a check safe
+ * (decision record 006).
  */
 export interface SmsCodeStore {
   /** Replaces any earlier code and starts a fresh attempt count for the new one. */
@@ -25,6 +29,14 @@ export interface SmsCodeStore {
   consume(mobile: string, code: string): Promise<boolean>
 }
 
+/**
+ * Every purpose's codes, each apart from the others (decision record 015). The store itself is the
+ * register purpose's, the original's SMS_<mobile>; `for` names the purpose.
+ */
+export interface SmsCodeStores extends SmsCodeStore {
+  for(purpose: SmsCodePurpose): SmsCodeStore
+}
+
 /** The layered limits a send must pass (decision record 010), named in refusals and logs. */
 export type SendLimitName =
   'resend' | 'mobile-hour' | 'mobile-day' | 'ip-hour' | 'prefix-hour' | 'global-hour'
@@ -32,6 +44,8 @@ export type SendLimitName =
 /** What a send is counted against. */
 export interface SendSubject {
   mobile: string
+  /** Whose resend window the send claims (register's when absent); every other limit is shared. */
+  purpose?: SmsCodePurpose
   /** The client's address as the server established it; null leaves the per-IP limit out. */
   clientIp: string | null
   /** A configured test number: exempt from the per-mobile and per-range limits. */
@@ -61,9 +75,53 @@ export interface CaptchaLimiter {
   take(clientIp: string | null): Promise<LimitHit | null>
 }
 
+/** The limits on failed password sign-ins (decision record 014), named in refusals and logs. */
+export type SignInLimitName = 'login-mobile-15min' | 'login-ip-hour'
+
+/** What a password sign-in is counted against. */
+export interface SignInSubject {
+  mobile: string
+  /** The client's address as the server established it; null leaves the per-IP limit out. */
+  clientIp: string | null
+}
+
+/**
+ * Counts password sign-ins before they are checked, atomically across instances: a check that
+ * succeeds (or never happened) is given back, so only failures stay counted, and however many
+ * run at once no more are checked than the limits allow (decision record 014).
+ */
+export interface SignInLimiter {
+  /** null when counted; otherwise the limit that refused and when to retry. */
+  take(subject: SignInSubject): Promise<(LimitHit & { limit: SignInLimitName }) | null>
+  giveBack(subject: SignInSubject): Promise<void>
+  /** Ends the mobile's count: its owner proved to hold the phone and set a new password. */
+  clearMobile(mobile: string): Promise<void>
+}
+
+/**
+ * Counts the wrong SMS codes tried at a mobile across its codes and their purposes, so that
+ * asking for new codes cannot buy unlimited guesses. Taken before a comparison and given back
+ * when the code was right: only wrong codes stay counted.
+ */
+export interface CodeGuessLimiter {
+  take(mobile: string): Promise<LimitHit | null>
+  giveBack(mobile: string): Promise<void>
+}
+
 /** Turns a password into a self-describing hash string; slow on purpose, off the event loop. */
 export interface PasswordHasher {
   hash(password: string): Promise<string>
+}
+
+/** Checks a password against a stored hash string; as slow as hashing, off the event loop. */
+export interface PasswordVerifier {
+  /** False for a wrong password, and for a stored string it cannot verify, at the same cost. */
+  verify(password: string, stored: string): Promise<boolean>
+  /**
+   * A hash string no password matches, at the cost new hashes get: what a sign-in checks against
+   * when the mobile has no account or no password, so that it costs what a wrong password does.
+   */
+  readonly decoyHash: string
 }
 
 /** Signed-in sessions, by an unguessable id that only the client's cookie holds. */
@@ -73,6 +131,8 @@ export interface SessionStore {
   /** The session's user, or null when the id is unknown, expired or malformed. */
   find(id: string): Promise<{ userId: number } | null>
   destroy(id: string): Promise<void>
+  /** Ends every session of the user, on whichever instance it began. */
+  destroyAllOf(userId: number): Promise<void>
 }
 
 /** Where codes, captcha texts and ids come from; crypto in production, scripted in tests. */
@@ -94,6 +154,7 @@ export interface AuthConfig {
   smsResendSeconds: number
   sessionTtlSeconds: number
   limits: SendLimits
+  attemptLimits: AttemptLimits
   /** Mobiles that never reach a provider and always get their fixed code. */
   testNumbers: ReadonlyMap<string, string>
 }
@@ -108,14 +169,27 @@ export interface SendLimits {
   captchaIpMinute: number
 }
 
+/** Failed tries allowed per window (decision record 014). */
+export interface AttemptLimits {
+  /** Failed password sign-ins per mobile per 15 minutes (LOGIN_LIMIT_MOBILE_15MIN). */
+  loginMobile15Min: number
+  /** Failed password sign-ins per client IP group per hour (LOGIN_LIMIT_IP_HOUR). */
+  loginIpHour: number
+  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_CODE_WRONG_LIMIT_MOBILE_DAY). */
+  wrongCodeMobileDay: number
+}
+
 /** Everything the auth domain needs, wired once per process by the composition root. */
 export interface AuthServices {
   captchaStore: CaptchaStore
-  smsCodeStore: SmsCodeStore
+  smsCodeStore: SmsCodeStores
   sendLimiter: SendLimiter
   captchaLimiter: CaptchaLimiter
+  signInLimiter: SignInLimiter
+  codeGuessLimiter: CodeGuessLimiter
   users: UserDirectory
   passwordHasher: PasswordHasher
+  passwordVerifier: PasswordVerifier
   sessions: SessionStore
   sms: SmsSender
   random: RandomSource

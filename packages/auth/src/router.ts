@@ -1,8 +1,17 @@
 import { middleware, publicProcedure, createTRPCRouter } from '@signup/trpc/init'
 import { issueImageCode } from './issue-image-code.ts'
+import { login } from './login.ts'
+import { loginWithSmsCode } from './login-with-sms-code.ts'
 import type { AuthServices } from './ports.ts'
 import { register } from './register.ts'
-import { registerInput, sendSmsCodeInput } from './schemas.ts'
+import { resetPassword } from './reset-password.ts'
+import {
+  loginInput,
+  loginWithSmsCodeInput,
+  registerInput,
+  resetPasswordInput,
+  sendSmsCodeInput,
+} from './schemas.ts'
 import { sendSmsCode } from './send-sms-code.ts'
 import { currentUser, logout } from './session.ts'
 
@@ -26,6 +35,7 @@ export const authRouter = createTRPCRouter({
     return { imageCodeId, image: `data:image/png;base64,${png.toString('base64')}`, expiresIn }
   }),
 
+  /** A code for one purpose: register (the default), login or reset. */
   sendSmsCode: authProcedure
     .input(sendSmsCodeInput)
     .mutation(({ ctx, input }) => sendSmsCode(ctx.auth, input, { clientIp: ctx.clientIp })),
@@ -34,6 +44,23 @@ export const authRouter = createTRPCRouter({
   register: authProcedure
     .input(registerInput)
     .mutation(({ ctx, input }) => register(ctx.auth, input, ctx.session)),
+
+  /** Password sign-in; sets the session cookie. */
+  login: authProcedure
+    .input(loginInput)
+    .mutation(({ ctx, input }) =>
+      login(ctx.auth, input, { clientIp: ctx.clientIp, session: ctx.session }),
+    ),
+
+  /** Sign-in by a login code, making the account when the mobile has none (`created`). */
+  loginWithSmsCode: authProcedure
+    .input(loginWithSmsCodeInput)
+    .mutation(({ ctx, input }) => loginWithSmsCode(ctx.auth, input, ctx.session)),
+
+  /** A new password by a reset code: every session of the user ends, this client signs in. */
+  resetPassword: authProcedure
+    .input(resetPasswordInput)
+    .mutation(({ ctx, input }) => resetPassword(ctx.auth, input, ctx.session)),
 
   /** The signed-in user `{id, mobile, nickName}`, or null. */
   me: authProcedure.query(({ ctx }) => currentUser(ctx.auth, ctx.session)),

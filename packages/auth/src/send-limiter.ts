@@ -9,7 +9,7 @@ import type {
   SendLimiter,
   SendSubject,
 } from './ports.ts'
-import { resendKey } from './stores.ts'
+import { smsCodeKeys } from './stores.ts'
 
 const HOUR = 3600
 const DAY = 86_400
@@ -33,6 +33,8 @@ const ALERT_INTERVAL_MS = 60_000
 /**
  * The layered send limits (decision record 010) over a RateLimiter: per mobile (resend window,
  * hour, day) in one group, per IP group, per number range and the global budget in their own.
+ * The resend window is the purpose's own; every other counter counts all purposes together
+ * (decision record 015).
  */
 export function createSendLimiter(
   limiter: RateLimiter,
@@ -48,7 +50,12 @@ export function createSendLimiter(
     const groups: WindowCounter[][] = []
     if (!subject.testNumber) {
       groups.push([
-        counter('resend', resendKey(mobile), 1, config.smsResendSeconds),
+        counter(
+          'resend',
+          smsCodeKeys(subject.purpose ?? 'register').resend(mobile),
+          1,
+          config.smsResendSeconds,
+        ),
         counter('mobile-hour', sendLimitKeys.mobileHour(mobile), limits.mobileHour, HOUR),
         counter('mobile-day', sendLimitKeys.mobileDay(mobile), limits.mobileDay, DAY),
       ])
@@ -107,11 +114,16 @@ export function createCaptchaLimiter(
   }
 }
 
-function counter(name: string, key: string, limit: number, windowSeconds: number): WindowCounter {
+export function counter(
+  name: string,
+  key: string,
+  limit: number,
+  windowSeconds: number,
+): WindowCounter {
   return { name, key, limit, windowSeconds }
 }
 
 /** A window in its last milliseconds still asks for a whole second: never a Retry-After of 0. */
-function seconds(ms: number): number {
+export function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000))
 }

@@ -36,14 +36,20 @@ export interface SendRequestInfo {
  * Throws AuthError for every refusal. Whatever happens after step 3 the captcha is spent, and a
  * provider failure leaves neither a stored code nor a counted send behind. Step 6 is the layered
  * limits of decision record 010, counted in one step.
+ *
+ * The code is for one purpose (section 9, decision record 015): a register code is refused to a
+ * registered mobile (step 5), a login code goes to any mobile, and a reset code is answered the
+ * same whether the mobile has an account or not: with none, every step runs but the SMS, and the
+ * provider is never waited for, so neither the answer nor its time tells which numbers have one.
  */
 export async function sendSmsCode(
   services: AuthServices,
   input: SendSmsCodeParsed,
   request: SendRequestInfo,
 ): Promise<SendSmsCodeResult> {
-  const { captchaStore, smsCodeStore, sendLimiter, users, sms, random, logger, config } = services
-  const { mobile } = input
+  const { captchaStore, sendLimiter, users, random, logger, config } = services
+  const { mobile, purpose } = input
+  const smsCodeStore = services.smsCodeStore.for(purpose)
   const M = SEND_SMS_CODE_MESSAGES
 
   const expected = await captchaStore.take(input.imageCodeId).catch((cause: unknown) => {
@@ -53,14 +59,21 @@ export async function sendSmsCode(
   if (!captchaMatches(expected, input.imageCode))
     throw new AuthError('DATAERR', M.captchaWrong, { field: 'imageCode' })
 
-  const taken = await users.existsByMobile(mobile).catch((cause: unknown) => {
-    throw new AuthError('DBERR', M.userLookupFailed, { cause })
-  })
-  if (taken) throw new AuthError('DATAEXIST', M.mobileTaken, { field: 'mobile' })
+  // A login code goes to any mobile, registered or not: it signs in or makes the account.
+  const registered =
+    purpose === 'login'
+      ? null
+      : await users.existsByMobile(mobile).catch((cause: unknown) => {
+          throw new AuthError('DBERR', M.userLookupFailed, { cause })
+        })
+  if (purpose === 'register' && registered) {
+    throw new AuthError('DATAEXIST', M.mobileTaken, { field: 'mobile' })
+  }
 
   const testCode = config.testNumbers.get(mobile)
   const subject: SendSubject = {
     mobile,
+    purpose,
     clientIp: request.clientIp,
     testNumber: testCode !== undefined,
   }
@@ -87,17 +100,51 @@ export async function sendSmsCode(
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   }
 
-  if (testCode !== undefined) {
-    // A test number costs nothing: its fixed code is stored for register, no provider is called.
-    logger.info({ mobile: maskMobile(mobile), testNumber: true }, 'sms code for a test number')
-    return {
-      errno: 0,
-      errmsg: M.sent,
-      expiresIn: config.smsCodeTtlSeconds,
-      resendIn: config.smsResendSeconds,
-    }
+  const sent: SendSmsCodeResult = {
+    errno: 0,
+    errmsg: M.sent,
+    expiresIn: config.smsCodeTtlSeconds,
+    resendIn: config.smsResendSeconds,
   }
 
+  if (testCode !== undefined) {
+    // A test number costs nothing: its fixed code is stored, no provider is called.
+    logger.info(
+      { mobile: maskMobile(mobile), purpose, testNumber: true },
+      'sms code for a test number',
+    )
+    return sent
+  }
+
+  if (purpose === 'reset') {
+    if (registered) {
+      // Not waited for: the provider's time, or its failure, would tell that the account exists.
+      void deliver(services, subject, code).catch(() => undefined)
+    } else {
+      logger.info(
+        { mobile: maskMobile(mobile), purpose },
+        'reset code for a mobile with no account: not sent',
+      )
+    }
+    return sent
+  }
+
+  try {
+    await deliver(services, subject, code)
+  } catch (cause) {
+    throw new AuthError('THIRDERR', M.smsFailed, { cause })
+  }
+  return sent
+}
+
+/**
+ * Sends the stored code through the provider. When the provider fails, the code is removed and
+ * the limits given back before this rejects: no code without an SMS, so the user may retry at
+ * once with a new captcha.
+ */
+async function deliver(services: AuthServices, subject: SendSubject, code: string): Promise<void> {
+  const { sms, logger, config } = services
+  const { mobile, purpose = 'register' } = subject
   try {
     await sms.sendCode(
       { mobile, code, ttlMinutes: Math.ceil(config.smsCodeTtlSeconds / 60) },
@@ -106,27 +153,22 @@ export async function sendSmsCode(
     )
   } catch (cause) {
     logger.warn(
-      { mobile: maskMobile(mobile), provider: sms.name, err: describeError(cause) },
+      { mobile: maskMobile(mobile), purpose, provider: sms.name, err: describeError(cause) },
       'sms provider failed; code removed and limits given back',
     )
-    // No code without an SMS: undo both, so the user may retry at once with a new captcha.
     await Promise.all([
-      smsCodeStore.remove(mobile).catch((error: unknown) => {
-        logger.error(
-          { mobile: maskMobile(mobile), err: describeError(error) },
-          'could not remove code',
-        )
-      }),
+      services.smsCodeStore
+        .for(purpose)
+        .remove(mobile)
+        .catch((error: unknown) => {
+          logger.error(
+            { mobile: maskMobile(mobile), err: describeError(error) },
+            'could not remove code',
+          )
+        }),
       giveBackQuietly(services, subject),
     ])
-    throw new AuthError('THIRDERR', M.smsFailed, { cause })
-  }
-
-  return {
-    errno: 0,
-    errmsg: M.sent,
-    expiresIn: config.smsCodeTtlSeconds,
-    resendIn: config.smsResendSeconds,
+    throw cause
   }
 }
 

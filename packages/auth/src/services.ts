@@ -3,10 +3,18 @@ import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
 import { createScryptHasher } from './password-hash.ts'
-import type { AuthConfig, AuthLogger, AuthServices, PasswordHasher, RandomSource } from './ports.ts'
+import type {
+  AuthConfig,
+  AuthLogger,
+  AuthServices,
+  PasswordHasher,
+  PasswordVerifier,
+  RandomSource,
+} from './ports.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
 import { createSessionStore } from './session-store.ts'
 import { createCaptchaLimiter, createSendLimiter } from './send-limiter.ts'
+import { createCodeGuessLimiter, createSignInLimiter } from './sign-in-limiter.ts'
 import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
@@ -27,14 +35,21 @@ export function createAuthServices(options: {
   random?: RandomSource
   /** Production's scrypt cost unless given; tests pass a cheap one. */
   passwordHasher?: PasswordHasher
+  /** Production's scrypt unless given; its decoy should cost what passwordHasher's hashes do. */
+  passwordVerifier?: PasswordVerifier
 }): AuthServices {
+  // Cheap to make: the decoy is random bytes, no hash is computed.
+  const scrypt = createScryptHasher()
   return {
     captchaStore: createCaptchaStore(options.kv),
     smsCodeStore: createSmsCodeStore(options.kv),
     sendLimiter: createSendLimiter(options.limiter, options.config, options.logger),
     captchaLimiter: createCaptchaLimiter(options.limiter, options.config),
+    signInLimiter: createSignInLimiter(options.limiter, options.config),
+    codeGuessLimiter: createCodeGuessLimiter(options.limiter, options.config),
     sessions: createSessionStore(options.kv),
-    passwordHasher: options.passwordHasher ?? createScryptHasher(),
+    passwordHasher: options.passwordHasher ?? scrypt,
+    passwordVerifier: options.passwordVerifier ?? scrypt,
     users: options.users,
     sms: options.sms,
     logger: options.logger,

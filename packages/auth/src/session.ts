@@ -1,3 +1,4 @@
+import { describeError } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
 import type { UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
@@ -8,7 +9,57 @@ export const SESSION_MESSAGES = {
   sessionStoreFailed: '读取登录状态失败',
   userLookupFailed: '数据库查询错误',
   logoutFailed: '退出登录失败',
+  signInNotRecorded: '保存登录信息失败',
 } as const
+
+/**
+ * Signs the user in on this client: a new session in the store and its id in the cookie. A
+ * session the browser had before (someone else's, or an old one) ends, so one browser holds one.
+ * When the session cannot be stored the answer is DBERR with `failedMessage`, and the cookie is
+ * left as it was. `confirm` runs once the session is stored and before the cookie is set; if it
+ * throws, the new session ends and its error is the answer.
+ */
+export async function startSession(
+  services: Pick<AuthServices, 'sessions' | 'config' | 'logger'>,
+  userId: number,
+  cookie: SessionCookie,
+  failedMessage: string,
+  confirm?: () => Promise<void>,
+): Promise<void> {
+  const { sessions, config, logger } = services
+  const sessionId = await sessions
+    .create(userId, config.sessionTtlSeconds)
+    .catch((cause: unknown) => {
+      logger.error({ userId, err: describeError(cause) }, 'the session could not be stored')
+      throw new AuthError('DBERR', failedMessage, { cause })
+    })
+  if (confirm) {
+    try {
+      await confirm()
+    } catch (error) {
+      await sessions.destroy(sessionId).catch((cause: unknown) => {
+        logger.error({ userId, err: describeError(cause) }, 'could not end an unconfirmed session')
+      })
+      throw error
+    }
+  }
+  if (cookie.id !== null) {
+    await sessions.destroy(cookie.id).catch((error: unknown) => {
+      logger.warn({ err: describeError(error) }, 'could not end the previous session')
+    })
+  }
+  cookie.set(sessionId, config.sessionTtlSeconds)
+}
+
+/** Records a sign-in of an existing user (users.last_login_at); DBERR when it cannot be. */
+export async function recordSignIn(
+  services: Pick<AuthServices, 'users'>,
+  userId: number,
+): Promise<void> {
+  await services.users.recordSignIn(userId, new Date()).catch((cause: unknown) => {
+    throw new AuthError('DBERR', SESSION_MESSAGES.signInNotRecorded, { cause })
+  })
+}
 
 /** The signed-in user, or null; a cookie naming no live session or user is cleared. */
 export async function currentUser(

@@ -1,5 +1,5 @@
 import type { KeyValueStore } from '@signup/kv/store'
-import type { CaptchaStore, SmsCodeStore } from './ports.ts'
+import type { CaptchaStore, SmsCodePurpose, SmsCodeStore, SmsCodeStores } from './ports.ts'
 
 /** Key names shared with the original system during a cut-over (docs/contract.md section 5). */
 export const captchaKey = (id: string): string => `ImageCode_${id}`
@@ -9,6 +9,29 @@ export const smsCodeKey = (mobile: string): string => `SMS_${mobile}`
 export const resendKey = (mobile: string): string => `signup:sms-resend:{${mobile}}`
 export const smsAttemptsKey = (mobile: string): string => `signup:sms-attempts:{${mobile}}`
 
+/** The keys of one purpose's code, resend window and attempt count. */
+export interface SmsCodeKeys {
+  code(mobile: string): string
+  resend(mobile: string): string
+  attempts(mobile: string): string
+}
+
+/**
+ * Each purpose's own keys (decision record 015). Register keeps the names it had, which the
+ * original system shares during a cut-over; login and reset codes are new keys, namespaced and
+ * hash-tagged on the mobile like the rest.
+ */
+export function smsCodeKeys(purpose: SmsCodePurpose): SmsCodeKeys {
+  if (purpose === 'register') {
+    return { code: smsCodeKey, resend: resendKey, attempts: smsAttemptsKey }
+  }
+  return {
+    code: (mobile) => `signup:sms-code:${purpose}:{${mobile}}`,
+    resend: (mobile) => `signup:sms-resend:${purpose}:{${mobile}}`,
+    attempts: (mobile) => `signup:sms-attempts:${purpose}:{${mobile}}`,
+  }
+}
+
 export function createCaptchaStore(kv: KeyValueStore): CaptchaStore {
   return {
     save: (id, text, ttlSeconds) => kv.set(captchaKey(id), text, ttlSeconds),
@@ -16,22 +39,32 @@ export function createCaptchaStore(kv: KeyValueStore): CaptchaStore {
   }
 }
 
-export function createSmsCodeStore(kv: KeyValueStore): SmsCodeStore {
+/** The codes of every purpose; the store itself is register's (SmsCodeStores). */
+export function createSmsCodeStore(kv: KeyValueStore): SmsCodeStores {
+  const stores = {
+    register: purposeStore(kv, smsCodeKeys('register')),
+    login: purposeStore(kv, smsCodeKeys('login')),
+    reset: purposeStore(kv, smsCodeKeys('reset')),
+  } satisfies Record<SmsCodePurpose, SmsCodeStore>
+  return { ...stores.register, for: (purpose) => stores[purpose] }
+}
+
+function purposeStore(kv: KeyValueStore, keys: SmsCodeKeys): SmsCodeStore {
   return {
     save: async (mobile, code, ttlSeconds) => {
       // The code is replaced first, then its count reset; both go out in this order on one
       // connection, in one round trip. A check racing this either read the old code (and can no
       // longer consume it: the value changed) or has its attempt counted against the new one.
       await Promise.all([
-        kv.set(smsCodeKey(mobile), code, ttlSeconds),
-        kv.del(smsAttemptsKey(mobile)),
+        kv.set(keys.code(mobile), code, ttlSeconds),
+        kv.del(keys.attempts(mobile)),
       ])
     },
     remove: async (mobile) => {
-      await kv.del(smsCodeKey(mobile))
+      await kv.del(keys.code(mobile))
     },
-    peek: (mobile) => kv.get(smsCodeKey(mobile)),
-    countAttempt: (mobile, ttlSeconds) => kv.increment(smsAttemptsKey(mobile), ttlSeconds),
-    consume: (mobile, code) => kv.deleteIfEqual(smsCodeKey(mobile), code),
+    peek: (mobile) => kv.get(keys.code(mobile)),
+    countAttempt: (mobile, ttlSeconds) => kv.increment(keys.attempts(mobile), ttlSeconds),
+    consume: (mobile, code) => kv.deleteIfEqual(keys.code(mobile), code),
   }
 }

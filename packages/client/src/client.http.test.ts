@@ -8,10 +8,10 @@ import { Redis } from 'ioredis'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumLaunchOptions } from '@signup/chromium'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from '@signup/api/testing/test-infra'

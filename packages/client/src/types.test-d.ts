@@ -26,6 +26,32 @@ export async function inputs(): Promise<void> {
     smsCode: '123456',
     password: 'pw123456',
   })
+  await client.auth.sendSmsCode.mutate({
+    mobile: '13800138000',
+    imageCode: 'AB12',
+    imageCodeId: 'x',
+    purpose: 'reset',
+  })
+  await client.auth.sendSmsCode.mutate({
+    mobile: '13800138000',
+    imageCode: 'AB12',
+    imageCodeId: 'x',
+    // @ts-expect-error a purpose the server does not know
+    purpose: 'signup',
+  })
+  await client.auth.login.mutate({ mobile: '13800138000', password: 'correct horse' })
+  // @ts-expect-error login takes a password, not a code
+  await client.auth.login.mutate({ mobile: '13800138000', smsCode: '123456' })
+  await client.auth.loginWithSmsCode.mutate({ mobile: '13800138000', smsCode: '123456' })
+  // @ts-expect-error loginWithSmsCode needs the code
+  await client.auth.loginWithSmsCode.mutate({ mobile: '13800138000' })
+  await client.auth.resetPassword.mutate({
+    mobile: '13800138000',
+    smsCode: '123456',
+    password: 'new horse battery',
+  })
+  // @ts-expect-error resetPassword needs the new password
+  await client.auth.resetPassword.mutate({ mobile: '13800138000', smsCode: '123456' })
   // @ts-expect-error getImageCode takes no input
   await client.auth.getImageCode.mutate({ imageCodeId: 'x' })
   // @ts-expect-error me is a query, not a mutation
@@ -33,12 +59,24 @@ export async function inputs(): Promise<void> {
   // @ts-expect-error no such procedure
   await client.auth.sendSmsCodes.mutate() // eslint-disable-line @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access
 
+  // purpose is optional: the original front end never sends it (docs/contract.md section 9).
   expectTypeOf<AuthInputs['auth']['sendSmsCode']>().toEqualTypeOf<{
     mobile: string
     imageCode: string
     imageCodeId: string
+    purpose?: 'register' | 'login' | 'reset' | undefined
   }>()
   expectTypeOf<AuthInputs['auth']['register']>().toEqualTypeOf<{
+    mobile: string
+    smsCode: string
+    password: string
+  }>()
+  expectTypeOf<AuthInputs['auth']['login']>().toEqualTypeOf<{ mobile: string; password: string }>()
+  expectTypeOf<AuthInputs['auth']['loginWithSmsCode']>().toEqualTypeOf<{
+    mobile: string
+    smsCode: string
+  }>()
+  expectTypeOf<AuthInputs['auth']['resetPassword']>().toEqualTypeOf<{
     mobile: string
     smsCode: string
     password: string
@@ -71,6 +109,24 @@ export async function outputs(): Promise<void> {
   expectTypeOf(me).toEqualTypeOf<{ id: number; mobile: string; nickName: string } | null>()
   // @ts-expect-error me may be null: its fields need a check first
   void me.mobile
+
+  type User = { id: number; mobile: string; nickName: string }
+  const signedIn = await client.auth.login.mutate({ mobile: '13800138000', password: 'pw123456' })
+  expectTypeOf(signedIn.errno).toEqualTypeOf<0>()
+  expectTypeOf(signedIn).toEqualTypeOf<{ errno: 0; errmsg: string; user: User }>()
+
+  const byCode = await client.auth.loginWithSmsCode.mutate({
+    mobile: '13800138000',
+    smsCode: '123456',
+  })
+  expectTypeOf(byCode).toEqualTypeOf<{ errno: 0; errmsg: string; user: User; created: boolean }>()
+
+  const reset = await client.auth.resetPassword.mutate({
+    mobile: '13800138000',
+    smsCode: '123456',
+    password: 'new horse battery',
+  })
+  expectTypeOf(reset).toEqualTypeOf<{ errno: 0; errmsg: string; user: User }>()
 
   const loggedOut = await client.auth.logout.mutate()
   expectTypeOf(loggedOut).toMatchObjectType<{ errno: 0; errmsg: string }>()

@@ -28,6 +28,22 @@ const CASES = {
     return size
   }`,
   unknownErrno: `export function f(error: AuthClientError) { return error.data?.errno === 5000 }`,
+  signIn: `export async function f() {
+    const byPassword = await client.auth.login.mutate({ mobile: '13800138000', password: 'correct horse' })
+    const byCode = await client.auth.loginWithSmsCode.mutate({ mobile: '13800138000', smsCode: '123456' })
+    const created: boolean = byCode.created
+    const reset = await client.auth.resetPassword.mutate({ mobile: '13800138000', smsCode: '123456', password: 'new horse battery' })
+    await client.auth.sendSmsCode.mutate({ mobile: '13800138000', imageCode: 'AB12', imageCodeId: 'x', purpose: 'login' })
+    const zero: 0 = reset.errno
+    return [byPassword.user.id, created, zero]
+  }`,
+  unknownPurpose: `void client.auth.sendSmsCode.mutate({ mobile: '13800138000', imageCode: 'AB12', imageCodeId: 'x', purpose: 'signup' })`,
+  loginWithoutPassword: `void client.auth.login.mutate({ mobile: '13800138000' })`,
+  createdIsBoolean: `export async function f() {
+    const byCode = await client.auth.loginWithSmsCode.mutate({ mobile: '13800138000', smsCode: '123456' })
+    const created: string = byCode.created
+    return created
+  }`,
 } satisfies Record<string, string>
 
 type CaseName = keyof typeof CASES
@@ -114,5 +130,27 @@ describe('end-to-end types from the router', () => {
 
   it('error.data.errno is the errno table: comparing with a number outside it does not compile', () => {
     expect(summary(diagnostics.unknownErrno)).toEqual([expect.stringMatching(/^TS2367: .*'5000'/)])
+  })
+
+  it('the sign-in procedures compile with their inputs, and their outputs are typed', () => {
+    expect(summary(diagnostics.signIn)).toEqual([])
+  })
+
+  it('a code purpose the server does not know does not compile', () => {
+    expect(summary(diagnostics.unknownPurpose)).toEqual([
+      expect.stringMatching(/^TS2322: Type '"signup"' is not assignable/),
+    ])
+  })
+
+  it('a password sign-in without the password does not compile', () => {
+    expect(summary(diagnostics.loginWithoutPassword)).toEqual([
+      expect.stringMatching(/^TS2345: .*Property 'password' is missing/),
+    ])
+  })
+
+  it('loginWithSmsCode says whether it made the account, as a boolean', () => {
+    expect(summary(diagnostics.createdIsBoolean)).toEqual([
+      expect.stringMatching(/^TS2322: Type 'boolean' is not assignable to type 'string'/),
+    ])
   })
 })

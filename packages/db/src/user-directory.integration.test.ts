@@ -6,6 +6,7 @@ import { createDb } from './client.ts'
 import type { Db } from './client.ts'
 import { migrateDatabase } from './migrate.ts'
 import { createUserDirectory } from './user-directory.ts'
+import { describeUserDirectoryContract } from './testing/user-directory-contract.ts'
 
 // Real Postgres (trust auth); TEST_POSTGRES_URL points elsewhere on another machine.
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
@@ -216,4 +217,22 @@ describe('createUserDirectory against real Postgres', () => {
       await new Promise<void>((resolve) => silent.close(() => resolve()))
     }
   })
+})
+
+describeUserDirectoryContract('createUserDirectory on real Postgres', async () => {
+  const name = `${DB_NAME}_contract`
+  await admin(`CREATE DATABASE "${name}"`)
+  await migrateDatabase(urlFor(name))
+  const db = createDb({ url: urlFor(name), max: 4 })
+  return {
+    users: createUserDirectory(db),
+    async lastLoginAtOf(mobile) {
+      const row = await db.prisma.user.findUnique({ where: { mobile } })
+      return row?.lastLoginAt ?? null
+    },
+    async close() {
+      await db.close()
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    },
+  }
 })

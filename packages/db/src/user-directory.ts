@@ -12,20 +12,37 @@ export interface NewUser {
   /** Normalised mobile (11 digits). */
   mobile: string
   nickName: string
-  /** The self-describing hash string; the password itself never reaches this layer. */
-  passwordHash: string
+  /**
+   * The self-describing hash string; the password itself never reaches this layer. null for an
+   * account made by an SMS-code sign-in, which has no password until one is set.
+   */
+  passwordHash: string | null
+  /** When the account is made by a sign-in (register, SMS-code sign-in): its last_login_at. */
+  lastLoginAt?: Date
 }
 
 /** A mobile already registered is an expected outcome, not an error. */
 export type CreateUserResult = { kind: 'created'; user: UserSummary } | { kind: 'taken' }
 
-/** What sign-up asks of the users table. */
+/** A user and what a password sign-in compares against (null: the account has no password). */
+export interface UserCredentials {
+  user: UserSummary
+  passwordHash: string | null
+}
+
+/** What sign-up and sign-in ask of the users table. */
 export interface UserDirectory {
   /** Whether a user with this normalised mobile (11 digits) is registered. */
   existsByMobile(mobile: string): Promise<boolean>
   /** Inserts the user; the unique index on mobile decides a race between two inserts. */
   create(user: NewUser): Promise<CreateUserResult>
   findById(id: number): Promise<UserSummary | null>
+  /** The user with this normalised mobile and its stored password hash, or null. */
+  findCredentials(mobile: string): Promise<UserCredentials | null>
+  /** Replaces the user's password hash; false when there is no such user. */
+  setPasswordHash(id: number, passwordHash: string): Promise<boolean>
+  /** Records a sign-in (last_login_at); false when there is no such user. */
+  recordSignIn(id: number, at: Date): Promise<boolean>
 }
 
 const SUMMARY = { id: true, mobile: true, nickName: true } as const
@@ -52,10 +69,10 @@ export function createUserDirectory(db: Pick<Db, 'prisma' | 'pool'>): UserDirect
       const result = await pool.query({ ...EXISTS_BY_MOBILE, values: [mobile] })
       return result.rows.length > 0
     },
-    async create({ mobile, nickName, passwordHash }) {
+    async create({ mobile, nickName, passwordHash, lastLoginAt }) {
       try {
         const user = await prisma.user.create({
-          data: { mobile, nickName, passwordHash },
+          data: { mobile, nickName, passwordHash, lastLoginAt: lastLoginAt ?? null },
           select: SUMMARY,
         })
         return { kind: 'created', user }
@@ -66,6 +83,23 @@ export function createUserDirectory(db: Pick<Db, 'prisma' | 'pool'>): UserDirect
     },
     findById(id) {
       return prisma.user.findUnique({ where: { id }, select: SUMMARY })
+    },
+    async findCredentials(mobile) {
+      const row = await prisma.user.findUnique({
+        where: { mobile },
+        select: { ...SUMMARY, passwordHash: true },
+      })
+      if (!row) return null
+      const { passwordHash, ...user } = row
+      return { user, passwordHash }
+    },
+    async setPasswordHash(id, passwordHash) {
+      const { count } = await prisma.user.updateMany({ where: { id }, data: { passwordHash } })
+      return count > 0
+    },
+    async recordSignIn(id, at) {
+      const { count } = await prisma.user.updateMany({ where: { id }, data: { lastLoginAt: at } })
+      return count > 0
     },
   }
 }

@@ -70,6 +70,11 @@ export class MemoryLimiter implements RateLimiter {
     return Promise.resolve()
   }
 
+  clear(groups: readonly (readonly WindowCounter[])[]): Promise<void> {
+    for (const counter of groups.flat()) this.#windows.delete(counter.key)
+    return Promise.resolve()
+  }
+
   /** The live count and milliseconds left of a key's window, for tests. */
   peek(key: string): { count: number; ttlMs: number } | null {
     const window = this.#live(key)

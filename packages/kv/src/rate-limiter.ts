@@ -27,6 +27,8 @@ export interface RateLimiter {
   take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null>
   /** Gives back a hit counted by take (a counter falling to zero is removed). */
   giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void>
+  /** Ends the counters' windows now, whatever their counts: the next take starts afresh. */
+  clear(groups: readonly (readonly WindowCounter[])[]): Promise<void>
 }
 
 /** Checked once here so both implementations refuse the same calls. */

@@ -131,6 +131,17 @@ export class RedisLimiter implements RateLimiter {
       throw limiterFailure(error)
     }
   }
+
+  async clear(groups: readonly (readonly WindowCounter[])[]): Promise<void> {
+    try {
+      // One DEL per batch: a group's keys share a slot, so per-group mode stays single-slot.
+      await Promise.all(
+        this.#batches(groups).map((group) => this.#redis.del(...group.map((c) => c.key))),
+      )
+    } catch (error) {
+      throw limiterFailure(error)
+    }
+  }
 }
 
 /** What every limiter call throws when Redis fails it: the store's one error for an outage. */

@@ -14,10 +14,32 @@ const DELETE_IF_EQUAL_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
+/**
+ * An expiring set is a sorted set scored by each member's expiry (ms, Redis's own clock, so every
+ * instance agrees). Adding drops the members that have gone and sets the key to expire with its
+ * latest member; ZADD refuses a key holding a string (WRONGTYPE), as the contract asks.
+ */
+const EXPIRING_SET_ADD_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]) * 1000, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], latest[2])
+return 0`
+
+/** The members whose expiry is still ahead. */
+const EXPIRING_SET_MEMBERS_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`
+
 /** The scripts above, registered with defineCommand (EVALSHA, key prefix applied to KEYS). */
 interface StoreScripts {
   kvIncrement(key: string, ttlSeconds: number): Promise<number>
   kvDeleteIfEqual(key: string, expected: string): Promise<number>
+  kvExpiringSetAdd(key: string, member: string, ttlSeconds: number): Promise<number>
+  kvExpiringSetMembers(key: string): Promise<string[]>
 }
 
 export interface RedisStoreOptions {
@@ -52,6 +74,11 @@ export class RedisStore implements KeyValueStore {
     this.redis = new Redis(options.url, redisOptions)
     this.redis.defineCommand('kvIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA })
     this.redis.defineCommand('kvDeleteIfEqual', { numberOfKeys: 1, lua: DELETE_IF_EQUAL_LUA })
+    this.redis.defineCommand('kvExpiringSetAdd', { numberOfKeys: 1, lua: EXPIRING_SET_ADD_LUA })
+    this.redis.defineCommand('kvExpiringSetMembers', {
+      numberOfKeys: 1,
+      lua: EXPIRING_SET_MEMBERS_LUA,
+    })
     // Connection errors surface through the failing commands; without a listener ioredis would
     // print every reconnect attempt as an unhandled error.
     this.redis.on('error', () => undefined)
@@ -116,16 +143,29 @@ export class RedisStore implements KeyValueStore {
 
   increment(key: string, ttlSeconds: number): Promise<number> {
     // Checked here: EXPIRE with 0 or less would delete the counter instead of refusing.
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
-      return Promise.reject(
-        new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`),
-      )
-    }
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) return Promise.reject(invalid)
     return this.#run(() => this.#scripts.kvIncrement(key, ttlSeconds))
   }
 
   async deleteIfEqual(key: string, expected: string): Promise<boolean> {
     return (await this.#run(() => this.#scripts.kvDeleteIfEqual(key, expected))) === 1
+  }
+
+  async expiringSetAdd(key: string, member: string, ttlSeconds: number): Promise<void> {
+    // Checked here: a member already expired on arrival would make PEXPIREAT delete the set.
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) throw invalid
+    await this.#run(() => this.#scripts.kvExpiringSetAdd(key, member, ttlSeconds))
+  }
+
+  expiringSetMembers(key: string): Promise<string[]> {
+    return this.#run(() => this.#scripts.kvExpiringSetMembers(key))
+  }
+
+  async expiringSetRemove(key: string, ...members: string[]): Promise<void> {
+    if (members.length === 0) return
+    await this.#run(() => this.redis.zrem(key, ...members))
   }
 
   get #scripts(): StoreScripts {
@@ -143,4 +183,9 @@ export class RedisStore implements KeyValueStore {
       this.redis.disconnect()
     }
   }
+}
+
+function invalidTtl(ttlSeconds: number): RangeError | undefined {
+  if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return undefined
+  return new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
 }

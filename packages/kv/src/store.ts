@@ -22,6 +22,16 @@ export interface KeyValueStore {
   increment(key: string, ttlSeconds: number): Promise<number>
   /** Deletes the key only if it still holds `expected`: true for exactly one of concurrent callers. */
   deleteIfEqual(key: string, expected: string): Promise<boolean>
+  /**
+   * Adds a member to the set at `key` that lives ttlSeconds (renewing it if present), in one step.
+   * Members expire on their own; the key lives as long as its longest-lived member, so a set never
+   * outlives what it lists nor piles up members that have gone. Refused on a key holding a string.
+   */
+  expiringSetAdd(key: string, member: string, ttlSeconds: number): Promise<void>
+  /** The set's live members, in no particular order; empty when the key does not exist. */
+  expiringSetMembers(key: string): Promise<string[]>
+  /** Removes these members (those absent are no error). */
+  expiringSetRemove(key: string, ...members: string[]): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  freshMobile,
   TEST_REDIS_URL,
   testKeyPrefix,
   waitUntil,
@@ -10,6 +9,7 @@ import {
 import type { TestDatabase } from './test-infra.ts'
 import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey } from '@signup/auth/stores'
+import { freshMobile } from '@signup/db/testing/mobiles'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startServer } from './test-server.ts'
 import type { RunningServer } from './test-server.ts'

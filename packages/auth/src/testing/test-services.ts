@@ -11,6 +11,7 @@ import type {
   AuthLogger,
   AuthServices,
   PasswordHasher,
+  PasswordVerifier,
   RandomSource,
 } from '../ports.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
@@ -20,8 +21,13 @@ import { cryptoRandom } from '../services.ts'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RET } from '@signup/trpc/ret'
 
-/** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's. */
-export const testPasswordHasher: PasswordHasher = createScryptHasher({ ln: 10, r: 8, p: 1 })
+/** scrypt at a cost tests can afford (2^10, about a millisecond); the format is production's.
+ * It verifies too, with a decoy at that same cost. */
+export const testPasswordHasher: PasswordHasher & PasswordVerifier = createScryptHasher({
+  ln: 10,
+  r: 8,
+  p: 1,
+})
 
 /** A session cookie as a plain object: what the procedure set or cleared is read back from it. */
 export function createTestCookie(id: string | null = null) {
@@ -71,6 +77,7 @@ export const TEST_CONFIG: AuthConfig = {
     globalHour: 1000,
     captchaIpMinute: 30,
   },
+  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 20 },
   testNumbers: new Map(),
 }
 
@@ -85,6 +92,7 @@ export function createTestServices(
     random?: RandomSource
     config?: Partial<AuthConfig>
     passwordHasher?: PasswordHasher
+    passwordVerifier?: PasswordVerifier
   } = {},
 ) {
   const kv = overrides.kv ?? new MemoryStore()
@@ -101,8 +109,38 @@ export function createTestServices(
     config: { ...TEST_CONFIG, ...overrides.config },
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
+    passwordVerifier: overrides.passwordVerifier ?? testPasswordHasher,
   })
   return { services, kv, limiter, sms, logger, users }
+}
+
+/** What a verifier was asked to check a password against, in order. */
+export interface VerifierCall {
+  stored: string
+  matched: boolean
+}
+
+/**
+ * A PasswordVerifier that records every check it is asked to run, around a real one: a test sees
+ * what work a sign-in made the hasher do (which hash string, at which cost) without a clock.
+ */
+export function countingVerifier(inner: PasswordVerifier = testPasswordHasher) {
+  const calls: VerifierCall[] = []
+  const verifier: PasswordVerifier = {
+    decoyHash: inner.decoyHash,
+    async verify(password, stored) {
+      const matched = await inner.verify(password, stored)
+      calls.push({ stored, matched })
+      return matched
+    },
+  }
+  return { verifier, calls }
+}
+
+/** The cost a PHC scrypt string asks for (`ln=15,r=8,p=3`) and its salt and key lengths. */
+export function scryptCostOf(stored: string): string | null {
+  const match = /^\$scrypt\$(ln=\d+,r=\d+,p=\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(stored)
+  return match ? `${match[1]} salt:${match[2]?.length} key:${match[3]?.length}` : null
 }
 
 /** Awaits a call that must be refused; answers the refusal's data (errno, errmsg, field,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryUserDirectory } from './memory-user-directory.ts'
+import { describeUserDirectoryContract } from './user-directory-contract.ts'
 
 describe('createMemoryUserDirectory', () => {
   it('knows the seeded mobiles and the ones added later', async () => {
@@ -22,5 +23,14 @@ describe('createMemoryUserDirectory', () => {
     )
     expect(await users.findById(2)).toEqual({ id: 2, mobile: '13800138002', nickName: 'n' })
     expect(await users.findById(3)).toBeNull()
+  })
+})
+
+describeUserDirectoryContract('in-memory createMemoryUserDirectory', () => {
+  const users = createMemoryUserDirectory()
+  return Promise.resolve({
+    users,
+    lastLoginAtOf: (mobile) => Promise.resolve(users.lastLoginAtOf(mobile) ?? null),
+    close: () => Promise.resolve(),
   })
 })

@@ -101,6 +101,22 @@ export function describeRateLimiterContract(
       expect(await subject.limiter.take([[a]])).toBeNull()
     })
 
+    it('clear ends the windows of every counter given, in every group, and only those', async () => {
+      const a = counter('clear-a', 1)
+      const b = counter('clear-b', 1)
+      const kept = counter('clear-kept', 1)
+      expect(await subject.limiter.take([[a], [b], [kept]])).toBeNull()
+      expect((await subject.limiter.take([[a]]))?.name).toBe('clear-a')
+      await subject.limiter.clear([[a], [b]])
+      expect(await subject.peek(a.key)).toBeNull()
+      expect(await subject.peek(b.key)).toBeNull()
+      expect(await subject.peek(kept.key)).toMatchObject({ count: 1 })
+      expect(await subject.limiter.take([[a], [b]])).toBeNull()
+      // Clearing a counter that has no window is no error and creates nothing.
+      await subject.limiter.clear([[counter('clear-none', 1)]])
+      expect(await subject.peek(`${ns}clear-none:{clear-none}`)).toBeNull()
+    })
+
     it('admits exactly the limit among many concurrent takes', async () => {
       const a = counter('race', 5)
       const results = await Promise.all(

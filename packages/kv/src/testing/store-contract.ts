@@ -144,6 +144,63 @@ export function describeKeyValueStoreContract(
       expect(await store.get(key('cad-replaced'))).toBe('new')
     })
 
+    it('an expiring set keeps what is added, once each, and removes what is asked', async () => {
+      expect(await store.expiringSetMembers(key('set-none'))).toEqual([])
+      await store.expiringSetAdd(key('set'), 'a', 60)
+      await store.expiringSetAdd(key('set'), 'b', 60)
+      await store.expiringSetAdd(key('set'), 'a', 60)
+      expect((await store.expiringSetMembers(key('set'))).sort()).toEqual(['a', 'b'])
+      await store.expiringSetRemove(key('set'), 'a', 'never-added')
+      expect(await store.expiringSetMembers(key('set'))).toEqual(['b'])
+      await store.expiringSetRemove(key('set'))
+      await store.expiringSetRemove(key('set'), 'b')
+      expect(await store.expiringSetMembers(key('set'))).toEqual([])
+      expect(await store.pttl(key('set'))).toBeNull()
+      await store.expiringSetRemove(key('set-none'), 'x')
+    })
+
+    it('an expiring set lives as long as its longest-lived member', async () => {
+      await store.expiringSetAdd(key('set-ttl'), 'long', 120)
+      await store.expiringSetAdd(key('set-ttl'), 'short', 60)
+      expect(await store.pttl(key('set-ttl'))).toBeGreaterThan(119_000)
+      // Renewing a member renews the set with it.
+      await store.expiringSetAdd(key('set-ttl'), 'short', 600)
+      expect(await store.pttl(key('set-ttl'))).toBeGreaterThan(599_000)
+      expect(await store.pttl(key('set-ttl'))).toBeLessThanOrEqual(600_000)
+    })
+
+    it('an expiring set drops each member at its own expiry, and itself with the last', async () => {
+      await store.expiringSetAdd(key('set-expiry'), 'brief', 1)
+      await store.expiringSetAdd(key('set-expiry'), 'lasting', 60)
+      await store.expiringSetAdd(key('set-gone'), 'brief', 1)
+      await expect
+        .poll(() => store.expiringSetMembers(key('set-expiry')), { timeout: 10_000 })
+        .toEqual(['lasting'])
+      await expect.poll(() => store.pttl(key('set-gone')), { timeout: 10_000 }).toBeNull()
+      expect(await store.expiringSetMembers(key('set-gone'))).toEqual([])
+    })
+
+    it('an expiring set keeps every one of many concurrent adds', async () => {
+      const members = Array.from({ length: 20 }, (_, i) => `m${i}`)
+      await Promise.all(members.map((member) => store.expiringSetAdd(key('set-race'), member, 60)))
+      expect((await store.expiringSetMembers(key('set-race'))).sort()).toEqual([...members].sort())
+    })
+
+    it('expiring set operations refuse a key holding a string, and a bad TTL', async () => {
+      await store.set(key('set-string'), 'text', 60)
+      await expect(store.expiringSetAdd(key('set-string'), 'a', 60)).rejects.toThrow()
+      await expect(store.expiringSetMembers(key('set-string'))).rejects.toThrow()
+      expect(await store.get(key('set-string'))).toBe('text')
+      await expect(store.expiringSetAdd(key('set-bad-ttl'), 'a', 0)).rejects.toThrow()
+      await expect(store.expiringSetAdd(key('set-bad-ttl'), 'a', 1.5)).rejects.toThrow()
+      expect(await store.expiringSetMembers(key('set-bad-ttl'))).toEqual([])
+      // And string operations refuse a set.
+      await store.expiringSetAdd(key('set-typed'), 'a', 60)
+      await expect(store.get(key('set-typed'))).rejects.toThrow()
+      await expect(store.increment(key('set-typed'), 60)).rejects.toThrow()
+      expect(await store.expiringSetMembers(key('set-typed'))).toEqual(['a'])
+    })
+
     it('del removes keys and counts those that existed', async () => {
       await store.set(key('d1'), '1', 60)
       await store.set(key('d2'), '2', 60)
