@@ -97,7 +97,8 @@ export async function createAppServices(
   const auth = createAuthServices({
     kv,
     limiter,
-    users: createUserDirectory(db),
+    // The embedded database serves every connection from one session (decision record 012).
+    users: createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) }),
     sms,
     logger,
     config: {
