@@ -11,10 +11,7 @@ let stack: TestStack
 let counter = 0
 const freshMobile = (): string => `1370000${String(++counter).padStart(4, '0')}`
 
-/**
- * The cluster's workers: the children of the primary that run the server (on a cold cache, tsx
- * also starts an esbuild service as a child, which is not one of them).
- */
+/** The cluster's workers: the children of the primary that run the compiled server. */
 function childPids(pid: number): number[] {
   let children: number[]
   try {
@@ -27,7 +24,7 @@ function childPids(pid: number): number[] {
   }
   return children.filter((child) => {
     try {
-      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('server/main.ts')
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('dist/main.mjs')
     } catch {
       return false // exited meanwhile
     }

@@ -12,7 +12,10 @@ import { createAppServices } from '@signup/api/services'
 import { createRequestListener } from './request-listener.ts'
 import { createStaticAssets } from './static-assets.ts'
 
+// dist/main.mjs (the compiled server) and server/main.ts (under tsx) both sit one level below it.
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** Running as `pnpm build`'s bundle, which leaves out the development stores and tooling. */
+const COMPILED = !import.meta.url.endsWith('.ts')
 
 /** What a worker tells the primary once it accepts connections. */
 interface ListeningMessage {
@@ -31,6 +34,11 @@ const MAX_RESTARTS_PER_MINUTE = 10
 
 async function main(): Promise<void> {
   const env = loadEnv()
+  if (COMPILED && env.NODE_ENV !== 'production') {
+    throw new EnvError(
+      `dist/main.mjs is the production server (NODE_ENV=production, as pnpm start sets; got ${env.NODE_ENV}): use pnpm dev for development`,
+    )
+  }
   if (cluster.isPrimary && env.WEB_CONCURRENCY > 1) {
     supervise(env)
     return

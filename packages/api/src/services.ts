@@ -3,8 +3,6 @@ import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
-import { embeddedDataDir, startEmbeddedPostgres } from '@signup/db/embedded'
-import { migrateDatabase } from '@signup/db/migrate'
 import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -74,6 +72,9 @@ export async function createAppServices(
   let databaseUrl = env.DATABASE_URL
   let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
   if (!databaseUrl) {
+    // Loaded only here: a server with DATABASE_URL (every production one) never loads PGlite.
+    const { embeddedDataDir, startEmbeddedPostgres } = await import('@signup/db/embedded')
+    const { migrateDatabase } = await import('@signup/db/migrate')
     const dataDir = embeddedDataDir(env.DATA_DIR)
     const embedded = await startEmbeddedPostgres({ dataDir, port: 0 })
     await migrateDatabase(embedded.url)
