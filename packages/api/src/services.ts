@@ -13,19 +13,20 @@ import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
 import type { Env, SmsProviderName } from './env.ts'
+import { checkStores } from './health.ts'
+import type { StoreHealth } from './health.ts'
+import { createMetrics, noMetrics } from './metrics.ts'
+import type { AppMetrics } from './metrics.ts'
+import { countStoreErrors, STORE_OPERATIONS } from './store-errors.ts'
 import type { Logger } from './logger.ts'
-
-/** What the stores answered to a ping: the basis of /healthz. */
-export interface StoreHealth {
-  ok: boolean
-  checks: { postgres: 'ok' | 'down'; redis: 'ok' | 'down' }
-}
 
 /** Everything one server process holds: the domain services and the connections behind them. */
 export interface AppServices {
   auth: AuthServices
   kv: KeyValueStore
   db: Db
+  /** What /metrics shows: counted only with METRICS_PORT set, nothing otherwise. */
+  metrics: AppMetrics
   /** One line for the start-up log: which stores and provider are in use. */
   description: string
   health(): Promise<StoreHealth>
@@ -42,6 +43,15 @@ export async function createAppServices(
   overrides: { sms?: SmsSender; kv?: KeyValueStore } = {},
 ): Promise<AppServices> {
   const closers: (() => Promise<void>)[] = []
+  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
+  const metrics =
+    env.METRICS_PORT === undefined
+      ? noMetrics
+      : createMetrics({
+          providers,
+          globalHourLimit: env.SMS_LIMIT_GLOBAL_HOUR,
+          storeOperations: STORE_OPERATIONS,
+        })
 
   let kv: KeyValueStore
   let limiter: RateLimiter
@@ -85,17 +95,20 @@ export async function createAppServices(
   const db = createDb({ url: databaseUrl, max: env.DATABASE_URL ? 10 : 1 })
   closers.unshift(() => db.close())
 
-  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
   const sms =
     overrides.sms ??
-    createConfiguredSender(providers, env, { logger, production: env.NODE_ENV === 'production' })
+    createConfiguredSender(providers, env, {
+      logger,
+      production: env.NODE_ENV === 'production',
+      metrics: metrics.sms,
+    })
 
+  const stores = { kv, limiter, users: createUserDirectory(db) }
   const auth = createAuthServices({
-    kv,
-    limiter,
-    users: createUserDirectory(db),
+    ...(metrics.registry ? countStoreErrors(stores, metrics.stores) : stores),
     sms,
     logger,
+    metrics: metrics.auth,
     config: {
       imageCodeTtlSeconds: env.IMAGE_CODE_TTL_SECONDS,
       smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
@@ -117,22 +130,11 @@ export async function createAppServices(
     auth,
     kv,
     db,
+    metrics,
     description:
       `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
       (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
-    async health() {
-      const [postgres, redis] = await Promise.all([
-        db.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-        kv.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-      ])
-      return { ok: postgres === 'ok' && redis === 'ok', checks: { postgres, redis } }
-    },
+    health: () => checkStores({ postgres: () => db.ping(), redis: () => kv.ping() }),
     async close() {
       for (const close of closers) await close().catch(() => undefined)
     },

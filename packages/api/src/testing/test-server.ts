@@ -16,6 +16,8 @@ export const COMPILED_SERVER = { nodeArgs: ['--enable-source-maps'], entry: 'dis
 export interface RunningServer {
   url: string
   port: number
+  /** http://…/metrics when the server was started with METRICS_PORT. */
+  metricsUrl: string | undefined
   process: ChildProcess
   /** Everything the server printed, for assertions on its log. */
   output: () => string
@@ -84,9 +86,11 @@ export async function startServer(
     })
   })
 
+  const metricsUrl = /metrics on (http:\/\/[^\s"]+\/metrics)/.exec(output)?.[1]
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    metricsUrl,
     process: child,
     output: () => output,
     stop: () =>
