@@ -79,7 +79,7 @@ async function sendOnce(): Promise<{ status: number; text: string }> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack('http-cluster', { WEB_CONCURRENCY: '2' })
+  stack = await startTestStack('http-cluster', { WEB_CONCURRENCY: '2', METRICS_PORT: '0' })
 }, 120_000)
 
 afterAll(async () => {
@@ -110,6 +110,19 @@ describe('WEB_CONCURRENCY=2', () => {
       return seen.size >= 2 ? seen : undefined
     }, 5_000)
     expect([...workers].sort()).toEqual(['1', '2'])
+  })
+
+  it('serves /metrics from the primary, summed over the workers', async () => {
+    const url = stack.server.metricsUrl ?? ''
+    expect(url).not.toBe('')
+    const text = await (await fetch(url)).text()
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1])
+    // The 12 sends above, served by both workers, counted once each.
+    expect(value('signup_sms_sends_total{purpose="register",outcome="OK"}')).toBe(12)
+    // A setting every worker reports is that setting, not the sum of the two.
+    expect(value('signup_sms_global_hour_limit')).toBe(1000)
+    expect((await fetch(`${stack.server.url}/metrics`)).status).toBe(404)
   })
 
   it('replaces a worker that dies, and keeps serving meanwhile', async () => {
