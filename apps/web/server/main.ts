@@ -40,6 +40,9 @@ const liveWorkers = (): Worker[] =>
 const MAX_RESTARTS_PER_MINUTE = 10
 
 async function main(): Promise<void> {
+  // Started from anywhere (`node apps/web/dist/main.mjs` under a process manager), it runs in
+  // apps/web: the page reads its stylesheet relative to the working directory.
+  process.chdir(WEB_DIR)
   const env = loadEnv()
   if (COMPILED && env.NODE_ENV !== 'production') {
     throw new EnvError(

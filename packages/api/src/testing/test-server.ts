@@ -11,7 +11,7 @@ export const WEB_DIR = path.join(REPO_ROOT, 'apps', 'web')
  * What `pnpm start` runs in WEB_DIR (apps/web's start script, checked by
  * apps/web/server/compiled.http.test.ts): the bundle `pnpm build` writes, under plain node.
  */
-export const COMPILED_SERVER = { nodeArgs: ['--enable-source-maps'], entry: 'dist/main.mjs' }
+export const COMPILED_SERVER = { nodeArgs: [] as string[], entry: 'dist/main.mjs' }
 
 export interface RunningServer {
   url: string
