@@ -117,6 +117,26 @@ describe('signup health', () => {
   })
 })
 
+describe('signup health, a server shutting down', () => {
+  it('says it is draining, exit 2', async () => {
+    const draining = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ status: 'draining', down: [] }))
+    })
+    await new Promise<void>((resolve) => draining.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = draining.address() as { port: number }
+      expect(await signup(['health', '--url', `http://127.0.0.1:${port}`])).toEqual({
+        code: 2,
+        stdout: 'unhealthy: draining (the server is shutting down)\n',
+        stderr: '',
+      })
+    } finally {
+      draining.close()
+    }
+  })
+})
+
 describe('signup captcha', () => {
   it('--out saves the PNG relative to the working directory, and prints the id', async () => {
     const ran = await signup(['captcha', '--out', 'captcha.png'])

@@ -30,11 +30,20 @@ async function seedCaptcha(text = 'Q7RT'): Promise<string> {
   return id
 }
 
-describe('GET /healthz', () => {
-  it('is 200 when Postgres and Redis answer', async () => {
+describe('GET /healthz and GET /livez', () => {
+  it('/healthz is 200 when Postgres and Redis answer', async () => {
     const response = await fetch(`${stack.server.url}/healthz`)
     expect(response.status).toBe(200)
-    expect(await response.json()).toMatchObject({ status: 'ok', postgres: 'ok', redis: 'ok' })
+    expect(await response.json()).toEqual({ status: 'ok', postgres: 'ok', redis: 'ok', down: [] })
+  })
+
+  it('/livez is 200 while the process serves; other methods are refused', async () => {
+    const response = await fetch(`${stack.server.url}/livez`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ok' })
+    const post = await fetch(`${stack.server.url}/livez`, { method: 'POST' })
+    expect(post.status).toBe(405)
+    expect(post.headers.get('allow')).toBe('GET, HEAD')
   })
 })
 

@@ -99,6 +99,54 @@ describe('loadEnv', () => {
   })
 })
 
+describe('loadEnv: operating it (docs/contract.md section 11)', () => {
+  it('serves no metrics, waits 10 s at shutdown and logs each request unless told otherwise', () => {
+    const env = loadEnv({ ...PRODUCTION })
+    expect(env.METRICS_PORT).toBeUndefined()
+    expect(env.METRICS_HOST).toBe('127.0.0.1')
+    expect(env.SHUTDOWN_TIMEOUT_SECONDS).toBe(10)
+    expect(env.ACCESS_LOG).toBe(true)
+  })
+
+  it('reads the metrics address, the shutdown timeout and the access-log switch', () => {
+    const env = loadEnv({
+      ...PRODUCTION,
+      METRICS_PORT: '9464',
+      METRICS_HOST: '0.0.0.0',
+      SHUTDOWN_TIMEOUT_SECONDS: '25',
+      ACCESS_LOG: '0',
+    })
+    expect(env).toMatchObject({
+      METRICS_PORT: 9464,
+      METRICS_HOST: '0.0.0.0',
+      SHUTDOWN_TIMEOUT_SECONDS: 25,
+      ACCESS_LOG: false,
+    })
+    expect(loadEnv({ ...PRODUCTION, ACCESS_LOG: 'off' }).ACCESS_LOG).toBe(false)
+    expect(loadEnv({ ...PRODUCTION, ACCESS_LOG: '' }).ACCESS_LOG).toBe(true)
+    expect(loadEnv({ ...PRODUCTION, METRICS_PORT: '0' }).METRICS_PORT).toBe(0)
+    expect(loadEnv({ ...PRODUCTION, SHUTDOWN_TIMEOUT_SECONDS: '0' }).SHUTDOWN_TIMEOUT_SECONDS).toBe(
+      0,
+    )
+  })
+
+  it('refuses metrics on the public port', () => {
+    const message = messageOf({ ...PRODUCTION, PORT: '8080', METRICS_PORT: '8080' })
+    expect(message).toContain('METRICS_PORT: must differ from PORT')
+  })
+
+  it.each([
+    ['METRICS_PORT', '70000'],
+    ['METRICS_PORT', 'nine'],
+    ['METRICS_HOST', ''],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '-1'],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '1.5'],
+    ['ACCESS_LOG', 'sometimes'],
+  ])('names %s=%j as invalid', (name, value) => {
+    expect(messageOf({ ...PRODUCTION, [name]: value })).toContain(`${name}: `)
+  })
+})
+
 describe('loadEnv: SMS provider credentials', () => {
   it('accepts a complete production configuration for a real provider', () => {
     const env = loadEnv({ ...PRODUCTION, SMS_PROVIDER: 'ronglian', ...RONGLIAN })

@@ -3,8 +3,6 @@ import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
-import { embeddedDataDir, startEmbeddedPostgres } from '@signup/db/embedded'
-import { migrateDatabase } from '@signup/db/migrate'
 import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -15,19 +13,20 @@ import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
 import type { Env, SmsProviderName } from './env.ts'
+import { checkStores } from './health.ts'
+import type { StoreHealth } from './health.ts'
+import { createMetrics, noMetrics } from './metrics.ts'
+import type { AppMetrics } from './metrics.ts'
+import { countStoreErrors, STORE_OPERATIONS } from './store-errors.ts'
 import type { Logger } from './logger.ts'
-
-/** What the stores answered to a ping: the basis of /healthz. */
-export interface StoreHealth {
-  ok: boolean
-  checks: { postgres: 'ok' | 'down'; redis: 'ok' | 'down' }
-}
 
 /** Everything one server process holds: the domain services and the connections behind them. */
 export interface AppServices {
   auth: AuthServices
   kv: KeyValueStore
   db: Db
+  /** What /metrics shows: counted only with METRICS_PORT set, nothing otherwise. */
+  metrics: AppMetrics
   /** One line for the start-up log: which stores and provider are in use. */
   description: string
   health(): Promise<StoreHealth>
@@ -49,6 +48,15 @@ export async function createAppServices(
   } = {},
 ): Promise<AppServices> {
   const closers: (() => Promise<void>)[] = []
+  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
+  const metrics =
+    env.METRICS_PORT === undefined
+      ? noMetrics
+      : createMetrics({
+          providers,
+          globalHourLimit: env.SMS_LIMIT_GLOBAL_HOUR,
+          storeOperations: STORE_OPERATIONS,
+        })
 
   let kv: KeyValueStore
   let limiter: RateLimiter
@@ -79,6 +87,9 @@ export async function createAppServices(
   let databaseUrl = env.DATABASE_URL
   let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
   if (!databaseUrl) {
+    // Loaded only here: a server with DATABASE_URL (every production one) never loads PGlite.
+    const { embeddedDataDir, startEmbeddedPostgres } = await import('@signup/db/embedded')
+    const { migrateDatabase } = await import('@signup/db/migrate')
     const dataDir = embeddedDataDir(env.DATA_DIR)
     const embedded = await startEmbeddedPostgres({ dataDir, port: 0 })
     await migrateDatabase(embedded.url)
@@ -89,18 +100,22 @@ export async function createAppServices(
   const db = createDb({ url: databaseUrl, max: env.DATABASE_URL ? 10 : 1 })
   closers.unshift(() => db.close())
 
-  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
   const sms =
     overrides.sms ??
-    createConfiguredSender(providers, env, { logger, production: env.NODE_ENV === 'production' })
+    createConfiguredSender(providers, env, {
+      logger,
+      production: env.NODE_ENV === 'production',
+      metrics: metrics.sms,
+    })
 
+  // The embedded database serves every connection from one session (decision record 012).
+  const users = createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) })
+  const stores = { kv, limiter, users }
   const auth = createAuthServices({
-    kv,
-    limiter,
-    // The embedded database serves every connection from one session (decision record 012).
-    users: createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) }),
+    ...(metrics.registry ? countStoreErrors(stores, metrics.stores) : stores),
     sms,
     logger,
+    metrics: metrics.auth,
     config: {
       imageCodeTtlSeconds: env.IMAGE_CODE_TTL_SECONDS,
       smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
@@ -130,22 +145,11 @@ export async function createAppServices(
     auth,
     kv,
     db,
+    metrics,
     description:
       `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
       (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
-    async health() {
-      const [postgres, redis] = await Promise.all([
-        db.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-        kv.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-      ])
-      return { ok: postgres === 'ok' && redis === 'ok', checks: { postgres, redis } }
-    },
+    health: () => checkStores({ postgres: () => db.ping(), redis: () => kv.ping() }),
     async close() {
       for (const close of closers) await close().catch(() => undefined)
     },

@@ -1,5 +1,6 @@
 import type { UserDirectory } from '@signup/db/user-directory'
 import type { SmsSender } from '@signup/sms/sender'
+import type { RetName } from '@signup/trpc/ret'
 import type { SmsCodePurpose } from './schemas.ts'
 
 export type { SmsCodePurpose }
@@ -148,6 +149,34 @@ export interface AuthLogger {
   error(fields: Record<string, unknown>, message: string): void
 }
 
+/** What a code is sent for (docs/contract.md section 9); each has its own code and window. */
+export type SendPurpose = SmsCodePurpose
+
+/** How a user gets signed in: register signs the new user in; the others are section 9's. */
+export type SignInMethod = 'register' | 'password' | 'sms-code' | 'reset'
+
+/** Every limit that can refuse a request: the send limits, the captcha images per client and
+ * the failed password sign-ins. */
+export type LimitName = SendLimitName | SignInLimitName | 'captcha-ip-minute'
+
+/** How a call of the core ended, by the errno table's name: OK or the refusal. */
+export type Outcome = RetName
+
+/**
+ * What the core counts for /metrics (docs/contract.md section 11). Every argument is a name from a
+ * fixed set, never a mobile, an address or an id; the composition root puts Prometheus behind it.
+ */
+export interface AuthMetrics {
+  /** One send that passed input validation, by purpose and outcome. */
+  smsSend(purpose: SendPurpose, outcome: Outcome): void
+  /** A request refused by a limit (REQERR), by the limit that refused it. */
+  limitRefusal(limit: LimitName): void
+  /** One captcha image asked for, by outcome. */
+  captchaImage(outcome: Outcome): void
+  /** One sign-in (register included), by method and outcome. */
+  signIn(method: SignInMethod, outcome: Outcome): void
+}
+
 export interface AuthConfig {
   imageCodeTtlSeconds: number
   smsCodeTtlSeconds: number
@@ -194,5 +223,6 @@ export interface AuthServices {
   sms: SmsSender
   random: RandomSource
   logger: AuthLogger
+  metrics: AuthMetrics
   config: AuthConfig
 }

@@ -3,9 +3,11 @@ import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
 import { createScryptHasher } from './password-hash.ts'
+import { noAuthMetrics } from './metrics.ts'
 import type {
   AuthConfig,
   AuthLogger,
+  AuthMetrics,
   AuthServices,
   PasswordHasher,
   PasswordVerifier,
@@ -32,6 +34,8 @@ export function createAuthServices(options: {
   sms: SmsSender
   logger: AuthLogger
   config: AuthConfig
+  /** What /metrics counts; nothing unless given. */
+  metrics?: AuthMetrics
   random?: RandomSource
   /** Production's scrypt cost unless given; tests pass a cheap one. */
   passwordHasher?: PasswordHasher
@@ -53,6 +57,7 @@ export function createAuthServices(options: {
     users: options.users,
     sms: options.sms,
     logger: options.logger,
+    metrics: options.metrics ?? noAuthMetrics,
     config: options.config,
     random: options.random ?? cryptoRandom,
   }

@@ -9,6 +9,7 @@ import { createScryptHasher } from '../password-hash.ts'
 import type {
   AuthConfig,
   AuthLogger,
+  AuthMetrics,
   AuthServices,
   PasswordHasher,
   PasswordVerifier,
@@ -64,6 +65,18 @@ export function createRecordingLogger(): AuthLogger & { lines: LoggedLine[] } {
   return { lines, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
+/** Metrics that keep each call as `name label,label`, in order, for a test to read back. */
+export function createRecordingMetrics(): AuthMetrics & { events: string[] } {
+  const events: string[] = []
+  return {
+    events,
+    smsSend: (purpose, outcome) => events.push(`smsSend ${purpose},${outcome}`),
+    limitRefusal: (limit) => events.push(`limitRefusal ${limit}`),
+    captchaImage: (outcome) => events.push(`captchaImage ${outcome}`),
+    signIn: (method, outcome) => events.push(`signIn ${method},${outcome}`),
+  }
+}
+
 export const TEST_CONFIG: AuthConfig = {
   imageCodeTtlSeconds: 300,
   smsCodeTtlSeconds: 300,
@@ -81,7 +94,10 @@ export const TEST_CONFIG: AuthConfig = {
   testNumbers: new Map(),
 }
 
-/** Services over the given store (in-process by default) with a recording sender and logger. */
+/**
+ * Services over the given store (in-process by default) with a recording sender, logger and
+ * metrics.
+ */
 export function createTestServices(
   overrides: {
     kv?: KeyValueStore
@@ -95,6 +111,7 @@ export function createTestServices(
     passwordVerifier?: PasswordVerifier
   } = {},
 ) {
+  const metrics = createRecordingMetrics()
   const kv = overrides.kv ?? new MemoryStore()
   const limiter = overrides.limiter ?? new MemoryLimiter()
   const sms = overrides.sms ?? createRecordingSender()
@@ -106,12 +123,13 @@ export function createTestServices(
     users,
     sms,
     logger,
+    metrics,
     config: { ...TEST_CONFIG, ...overrides.config },
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
     passwordVerifier: overrides.passwordVerifier ?? testPasswordHasher,
   })
-  return { services, kv, limiter, sms, logger, users }
+  return { services, kv, limiter, sms, logger, users, metrics }
 }
 
 /** What a verifier was asked to check a password against, in order. */
