@@ -1,7 +1,7 @@
 // @ts-check
 // Plain JavaScript, not next.config.ts: the production server loads this file at start, and a
 // TypeScript config would make Next load its SWC compiler into that process to read it (about
-// 45 MB of RSS; docs/decisions/015-compiled-server-and-metrics.md).
+// 45 MB of RSS; docs/decisions/016-compiled-server-and-metrics.md).
 
 /** @type {import('next').NextConfig} */
 const config = {

@@ -1,7 +1,7 @@
 /* eslint-disable no-console -- a build step reports what it wrote */
 // Runs in `pnpm build` after `next build`: bundles server/main.ts with the workspace packages and
 // their pure-JavaScript dependencies into dist/, which `pnpm start` runs with plain `node`, no
-// TypeScript loader (docs/decisions/015-compiled-server-and-metrics.md).
+// TypeScript loader (docs/decisions/016-compiled-server-and-metrics.md).
 import { createRequire } from 'node:module'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'

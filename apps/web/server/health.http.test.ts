@@ -8,11 +8,21 @@ import type { RunningServer } from '@signup/api/testing/test-server'
 let server: RunningServer
 const stores: { server: Server; sockets: Set<Socket> }[] = []
 
-/** The command names in a chunk of RESP (arrays of bulk strings, as ioredis writes them). */
-function commandNames(chunk: string): string[] {
-  return [...chunk.matchAll(/\*\d+\r\n\$\d+\r\n([^\r]*)\r\n/g)].map((match) =>
-    (match[1] ?? '').toUpperCase(),
-  )
+/**
+ * Takes the complete commands off the front of what a client sent (RESP arrays of bulk strings,
+ * as ioredis writes them): their names, and what is left for the next chunk.
+ */
+function takeCommands(buffer: string): { names: string[]; rest: string } {
+  const names: string[] = []
+  const command = /^\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)/
+  let rest = buffer
+  for (;;) {
+    const match = command.exec(rest)
+    const parts = [...(match?.[2] ?? '').matchAll(/\$\d+\r\n([^\r]*)\r\n/g)]
+    if (!match || parts.length < Number(match[1])) return { names, rest }
+    names.push((parts[0]?.[1] ?? '').toUpperCase())
+    rest = rest.slice(match[0].length)
+  }
 }
 
 /**
@@ -28,8 +38,11 @@ async function startHungStore(kind: 'postgres' | 'redis'): Promise<number> {
     socket.on('close', () => sockets.delete(socket))
     if (kind !== 'redis') return
     let hanging = false
+    let buffer = ''
     socket.on('data', (chunk) => {
-      for (const name of commandNames(chunk.toString('latin1'))) {
+      const taken = takeCommands(buffer + chunk.toString('latin1'))
+      buffer = taken.rest
+      for (const name of taken.names) {
         if (hanging) return
         if (name === 'CLIENT') socket.write('+OK\r\n')
         else if (name === 'INFO') {

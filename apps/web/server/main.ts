@@ -126,11 +126,17 @@ async function serve(env: Env): Promise<void> {
   /**
    * docs/contract.md section 11: stop accepting (new connections are refused, /healthz answers
    * 503), let the requests in flight finish for at most SHUTDOWN_TIMEOUT_SECONDS, then close the
-   * stores and Next and exit 0. A second signal changes nothing (Ctrl-C in a terminal reaches a
-   * WEB_CONCURRENCY worker from the terminal and from the primary).
+   * stores and Next and exit 0. A second signal stops a single server at once (Ctrl-C twice); a
+   * WEB_CONCURRENCY worker ignores it, since Ctrl-C reaches it from the terminal and again from
+   * the primary.
    */
   let closing = false
   const shutdown = async (signal: string): Promise<void> => {
+    if (closing && !cluster.isWorker) {
+      logger.warn({ signal, inFlight: requests.inFlight }, 'second signal: stopping now')
+      logger.flush()
+      process.exit(1)
+    }
     if (closing) return
     closing = true
     const timeoutMs = env.SHUTDOWN_TIMEOUT_SECONDS * 1000

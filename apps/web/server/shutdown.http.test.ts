@@ -167,6 +167,24 @@ describe('SIGTERM', () => {
     expect(stack.server.output()).toContain('"cut":1')
   }, 60_000)
 
+  it('a second signal stops a draining server at once, exit 1 (Ctrl-C twice)', async () => {
+    const { stack, fake } = await start({ SHUTDOWN_TIMEOUT_SECONDS: '60' })
+    fake.behaviour = { kind: 'held' }
+    const answer = sendOnOwnConnection(stack).then(
+      () => 'answered',
+      () => 'cut',
+    )
+    await waitFor(() => fake.requests.length === 1, 'the send reaches the provider')
+    const exited = exitOf(stack)
+    stack.server.process.kill('SIGTERM')
+    await waitFor(() => stack.server.output().includes('shutting down'), 'the drain has begun')
+    stack.server.process.kill('SIGINT')
+    // Long before the 60 s the drain would have waited.
+    expect(await exited).toBe(1)
+    expect(await answer).toBe('cut')
+    expect(stack.server.output()).toContain('second signal: stopping now')
+  }, 60_000)
+
   it('the same with WEB_CONCURRENCY=2: the worker holding the send finishes it, then all exit 0', async () => {
     const { stack, fake } = await start({ WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_SECONDS: '60' })
     const { port } = stack.server
