@@ -1,3 +1,4 @@
+import { TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '@signup/auth/password-hash'
@@ -27,7 +28,10 @@ import type { TestDatabase } from './testing/test-infra.ts'
 
 const prefix = testKeyPrefix('register')
 const sms = createRecordingSender()
-const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
+const logger = createLogger({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+})
 const PASSWORD = 'correct horse battery'
 const SESSION_TTL = 3_600
 let database: TestDatabase
@@ -43,7 +47,7 @@ function callerOf(instance: AppServices, cookie = createTestCookie()) {
 }
 
 async function seedCode(mobile: string, code = '123456', ttlSeconds = 300): Promise<string> {
-  await redis.set(smsCodeKey(mobile), code, ttlSeconds)
+  await redis.set(smsCodeKey(mobile), sealedSmsCode('register', mobile, code), ttlSeconds)
   return code
 }
 
@@ -53,6 +57,7 @@ beforeAll(async () => {
   database = await createTestDatabase('register')
   env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -284,7 +289,12 @@ describe('sessions on real Redis', () => {
 describe('register when a store is unreachable', () => {
   it('Redis unreachable: register and me answer DBERR (4001)', async () => {
     const broken = await createAppServices(
-      loadEnv({ NODE_ENV: 'test', DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1' }),
+      loadEnv({
+        NODE_ENV: 'test',
+        AUTH_SECRET: TEST_AUTH_SECRET,
+        DATABASE_URL: database.url,
+        REDIS_URL: 'redis://127.0.0.1:1',
+      }),
       logger,
       { sms },
     )
@@ -308,6 +318,7 @@ describe('register when a store is unreachable', () => {
     const broken = await createAppServices(
       loadEnv({
         NODE_ENV: 'test',
+        AUTH_SECRET: TEST_AUTH_SECRET,
         DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none',
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: prefix,

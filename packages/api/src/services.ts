@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
@@ -94,8 +96,13 @@ export async function createAppServices(
     overrides.sms ??
     createConfiguredSender(providers, env, { logger, production: env.NODE_ENV === 'production' })
 
+  const secret = env.AUTH_SECRET
+    ? { value: env.AUTH_SECRET, file: '' }
+    : await devAuthSecret(env.DATA_DIR)
   const auth = createAuthServices({
     kv,
+    authSecret: secret.value,
+    smsCodeStorage: env.SMS_CODE_STORAGE,
     limiter,
     // The embedded database serves every connection from one session (decision record 012).
     users: createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) }),
@@ -132,7 +139,13 @@ export async function createAppServices(
     db,
     description:
       `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
-      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
+      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : '') +
+      (env.SMS_CODE_STORAGE === 'plain'
+        ? '; sms codes: PLAIN register codes in SMS_<mobile> (SMS_CODE_STORAGE=plain, the weaker mode: for a cut-over only)'
+        : '; sms codes: hmac') +
+      (env.AUTH_SECRET
+        ? ''
+        : `; AUTH_SECRET: dev default, in ${path.relative(process.cwd(), secret.file)}`),
     async health() {
       const [postgres, redis] = await Promise.all([
         db.ping().then(
@@ -150,6 +163,28 @@ export async function createAppServices(
       for (const close of closers) await close().catch(() => undefined)
     },
   }
+}
+
+/**
+ * Development's AUTH_SECRET (loadEnv requires one in production): made once under DATA_DIR and
+ * kept, so codes sent before a restart still verify after it. `wx` lets one of several workers
+ * starting at once write it; the others read what it wrote.
+ */
+async function devAuthSecret(dataDir: string): Promise<{ value: string; file: string }> {
+  const file = path.join(path.dirname(embeddedDataDir(dataDir)), 'auth-secret')
+  const read = async () => (await readFile(file, 'utf8')).trim()
+  try {
+    return { value: await read(), file }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  await mkdir(path.dirname(file), { recursive: true })
+  try {
+    await writeFile(file, `${randomBytes(48).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  return { value: await read(), file }
 }
 
 /** Logs name the host, never the password. */

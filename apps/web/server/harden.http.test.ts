@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { captchaKey } from '@signup/auth/stores'
+import { SEALED_CODE, sealedSmsCode } from '@signup/auth/testing/test-services'
+import { startServer } from '@signup/api/testing/test-server'
+import { startTestStack } from '@signup/api/testing/test-stack'
+import type { TestStack } from '@signup/api/testing/test-stack'
+import { freshMobile } from '@signup/db/testing/mobiles'
+
+/** Issue 14's findings against the built server, each on the stack it needs. */
+
+const TEST_NUMBER = freshMobile()
+const TEST_CODE = '246810'
+
+let hmac: TestStack
+let plain: TestStack
+
+beforeAll(async () => {
+  const testNumbers = {
+    SMS_TEST_NUMBERS: `${TEST_NUMBER}:${TEST_CODE}`,
+    SMS_TEST_NUMBERS_IN_PRODUCTION: '1',
+  }
+  ;[hmac, plain] = await Promise.all([
+    startTestStack('http-harden', testNumbers),
+    startTestStack('http-harden-plain', { ...testNumbers, SMS_CODE_STORAGE: 'plain' }),
+  ])
+}, 180_000)
+
+afterAll(async () => {
+  await Promise.all([hmac?.stop(), plain?.stop()])
+})
+
+/** Sends a code for `purpose` through the legacy route, past a captcha seeded in Redis. */
+async function send(stack: TestStack, mobile: string, purpose = 'register'): Promise<number> {
+  const id = randomUUID()
+  await stack.redis.set(captchaKey(id), 'Q7RT', 300)
+  const response = await stack.post(
+    '/passport/sms_code',
+    JSON.stringify({ mobile, image_code: 'q7rt', image_code_id: id, purpose }),
+  )
+  return ((await response.json()) as { errno: number }).errno
+}
+
+async function loginWithCode(stack: TestStack, mobile: string, smsCode: string) {
+  const response = await stack.post(
+    '/api/trpc/auth.loginWithSmsCode',
+    JSON.stringify({ mobile, smsCode }),
+  )
+  return (await response.json()) as {
+    result?: { data: { errno: number } }
+    error?: { data: { errno: number } }
+  }
+}
+
+describe('SMS codes at rest (item 10, decision record 017)', () => {
+  it('a code read straight from Redis is its HMAC, not its digits, for every purpose', async () => {
+    const mobile = freshMobile()
+    expect(await send(hmac, mobile, 'register')).toBe(0)
+    expect(await send(hmac, mobile, 'login')).toBe(0)
+    const register = await hmac.redis.get(`SMS_${mobile}`)
+    const login = await hmac.redis.get(`signup:sms-code:login:{${mobile}}`)
+    expect(register).toMatch(SEALED_CODE)
+    expect(login).toMatch(SEALED_CODE)
+    expect(register).not.toBe(login)
+  })
+
+  it('test numbers work in hmac mode: the fixed code is stored sealed and signs in', async () => {
+    expect(await send(hmac, TEST_NUMBER, 'login')).toBe(0)
+    expect(await hmac.redis.get(`signup:sms-code:login:{${TEST_NUMBER}}`)).toBe(
+      sealedSmsCode('login', TEST_NUMBER, TEST_CODE),
+    )
+    expect((await loginWithCode(hmac, TEST_NUMBER, TEST_CODE)).result?.data.errno).toBe(0)
+  })
+
+  it('plain mode: the start line names the weaker mode; register digits in SMS_<mobile>, never logged', async () => {
+    expect(plain.server.output()).toMatch(/SMS_CODE_STORAGE=plain, the weaker mode/)
+    expect(hmac.server.output()).toContain('sms codes: hmac')
+    const mobile = freshMobile()
+    expect(await send(plain, mobile, 'register')).toBe(0)
+    expect(await send(plain, mobile, 'login')).toBe(0)
+    const code = await plain.redis.get(`SMS_${mobile}`)
+    expect(code).toMatch(/^\d{6}$/)
+    // Login and reset codes stay sealed even in plain mode.
+    expect(await plain.redis.get(`signup:sms-code:login:{${mobile}}`)).toMatch(SEALED_CODE)
+    await plain.logsFlushed()
+    expect(plain.server.output()).toContain(`${mobile.slice(0, 3)}****${mobile.slice(-4)}`)
+    expect(plain.server.output()).not.toContain(code)
+  })
+
+  it('test numbers work in plain mode too', async () => {
+    expect(await send(plain, TEST_NUMBER, 'login')).toBe(0)
+    expect((await loginWithCode(plain, TEST_NUMBER, TEST_CODE)).result?.data.errno).toBe(0)
+  })
+
+  it.each([
+    ['unset', ''],
+    ['31 bytes', 'x'.repeat(31)],
+  ])('a production start with AUTH_SECRET %s exits, naming it', async (_, value) => {
+    const started = startServer({
+      DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      SMS_PROVIDER: 'console',
+      AUTH_SECRET: value,
+    })
+    await expect(started).rejects.toThrow(/exited with 1[\s\S]*AUTH_SECRET/)
+  })
+})
