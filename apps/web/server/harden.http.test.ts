@@ -105,3 +105,71 @@ describe('SMS codes at rest (item 10, decision record 017)', () => {
     await expect(started).rejects.toThrow(/exited with 1[\s\S]*AUTH_SECRET/)
   })
 })
+
+describe('wrong codes capped per mobile across codes and purposes (item 7)', () => {
+  const trpcErrno = async (path: string, fields: unknown) => {
+    const response = await hmac.post(path, JSON.stringify(fields))
+    const body = (await response.json()) as {
+      result?: { data: { errno: number } }
+      error?: { data: { errno: number; retryAfter?: number } }
+    }
+    return {
+      status: response.status,
+      errno: body.result?.data.errno ?? body.error?.data.errno,
+      body,
+    }
+  }
+
+  it('past SMS_VERIFY_LIMIT_MOBILE_DAY (10) wrong codes, even the right one is refused with REQERR until the day ends', async () => {
+    const mobile = freshMobile()
+    // Three purposes, each code tried fewer than its own five times: only the daily cap stops them.
+    await hmac.seedSmsCode('login', mobile, '271828')
+    for (let i = 0; i < 4; i++) {
+      const { errno } = await trpcErrno('/api/trpc/auth.loginWithSmsCode', {
+        mobile,
+        smsCode: `00000${i}`,
+      })
+      expect(errno).toBe(4004)
+    }
+    await hmac.seedSmsCode('register', mobile, '314159')
+    for (let i = 0; i < 4; i++) {
+      const response = await hmac.post(
+        '/passport/register',
+        JSON.stringify({ mobile, smscode: `10000${i}`, password: 'correct horse battery' }),
+      )
+      expect(((await response.json()) as { errno: number }).errno).toBe(4004)
+    }
+    // A new login code buys no new guesses.
+    await hmac.seedSmsCode('login', mobile, '161803')
+    for (let i = 0; i < 2; i++) {
+      const { errno } = await trpcErrno('/api/trpc/auth.loginWithSmsCode', {
+        mobile,
+        smsCode: `20000${i}`,
+      })
+      expect(errno).toBe(4004)
+    }
+
+    const right = await trpcErrno('/api/trpc/auth.loginWithSmsCode', { mobile, smsCode: '161803' })
+    expect(right.status).toBe(429)
+    expect(right.errno).toBe(4201)
+    expect(right.body.error?.data.retryAfter).toBeGreaterThan(86_000)
+    const legacy = await hmac.post(
+      '/passport/register',
+      JSON.stringify({ mobile, smscode: '314159', password: 'correct horse battery' }),
+    )
+    expect(((await legacy.json()) as { errno: number }).errno).toBe(4201)
+    expect(Number(legacy.headers.get('retry-after'))).toBeGreaterThan(86_000)
+    // Not compared, so not consumed: the codes are there for when the window ends.
+    expect(await hmac.redis.get(`signup:sms-code:login:{${mobile}}`)).toBe(
+      sealedSmsCode('login', mobile, '161803'),
+    )
+    // The same refusal for the reset code, whatever the account.
+    await hmac.seedSmsCode('reset', mobile, '141421')
+    const reset = await trpcErrno('/api/trpc/auth.resetPassword', {
+      mobile,
+      smsCode: '141421',
+      password: 'a brand new password',
+    })
+    expect(reset.errno).toBe(4201)
+  })
+})

@@ -244,11 +244,11 @@ describe('loadEnv: send limits and test numbers', () => {
 })
 
 describe('loadEnv: sign-in limits', () => {
-  it('gives the contract’s defaults: 10 failed sign-ins per mobile, 100 per IP, 20 wrong codes', () => {
+  it('gives the contract’s defaults: 10 failed sign-ins per mobile, 100 per IP, 10 wrong codes', () => {
     expect(loadEnv({})).toMatchObject({
       LOGIN_LIMIT_MOBILE_15MIN: 10,
       LOGIN_LIMIT_IP_HOUR: 100,
-      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 20,
+      SMS_VERIFY_LIMIT_MOBILE_DAY: 10,
     })
   })
 
@@ -257,17 +257,17 @@ describe('loadEnv: sign-in limits', () => {
       loadEnv({
         LOGIN_LIMIT_MOBILE_15MIN: '3',
         LOGIN_LIMIT_IP_HOUR: '40',
-        SMS_CODE_WRONG_LIMIT_MOBILE_DAY: '7',
+        SMS_VERIFY_LIMIT_MOBILE_DAY: '7',
       }),
     ).toMatchObject({
       LOGIN_LIMIT_MOBILE_15MIN: 3,
       LOGIN_LIMIT_IP_HOUR: 40,
-      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 7,
+      SMS_VERIFY_LIMIT_MOBILE_DAY: 7,
     })
     for (const [name, value] of [
       ['LOGIN_LIMIT_MOBILE_15MIN', '0'],
       ['LOGIN_LIMIT_IP_HOUR', 'plenty'],
-      ['SMS_CODE_WRONG_LIMIT_MOBILE_DAY', '2.5'],
+      ['SMS_VERIFY_LIMIT_MOBILE_DAY', '2.5'],
     ] as const) {
       const message = messageOf({ ...PRODUCTION, [name]: value })
       expect(message).toContain(name)

@@ -99,7 +99,7 @@ const envSchema = z
     // Failed password sign-ins, and wrong SMS codes across codes and purposes (decision 014).
     LOGIN_LIMIT_MOBILE_15MIN: limit(10),
     LOGIN_LIMIT_IP_HOUR: limit(100),
-    SMS_CODE_WRONG_LIMIT_MOBILE_DAY: limit(20),
+    SMS_VERIFY_LIMIT_MOBILE_DAY: limit(10),
     SMS_TEST_NUMBERS: testNumbers,
     SMS_TEST_NUMBERS_IN_PRODUCTION: flag,
     // Up to 400 days, the longest cookie lifetime browsers keep.

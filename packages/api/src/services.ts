@@ -124,7 +124,7 @@ export async function createAppServices(
       attemptLimits: {
         loginMobile15Min: env.LOGIN_LIMIT_MOBILE_15MIN,
         loginIpHour: env.LOGIN_LIMIT_IP_HOUR,
-        wrongCodeMobileDay: env.SMS_CODE_WRONG_LIMIT_MOBILE_DAY,
+        wrongCodeMobileDay: env.SMS_VERIFY_LIMIT_MOBILE_DAY,
       },
       testNumbers: env.SMS_TEST_NUMBERS,
     },

@@ -1,6 +1,6 @@
 import { SEALED_CODE, TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { TRPCError } from '@trpc/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createScryptHasher, verifyPassword } from '@signup/auth/password-hash'
 import type { SmsCodePurpose } from '@signup/auth/ports'
 import { sessionKey, userSessionsKey } from '@signup/auth/session-store'
@@ -414,6 +414,21 @@ describe('password reset on real Redis and Postgres', () => {
 
 describe('the daily wrong-code limit on real Redis, shared by two instances', () => {
   it('counts wrong codes across codes and purposes; past 20, even the right code is refused', async () => {
+    // Twenty, above the default 10, so that five codes of four tries each reach it.
+    const capped = [
+      await createAppServices({ ...env, SMS_VERIFY_LIMIT_MOBILE_DAY: 20 }, logger, {
+        sms,
+        passwordHasher: testPasswordHasher,
+      }),
+      await createAppServices({ ...env, SMS_VERIFY_LIMIT_MOBILE_DAY: 20 }, logger, {
+        sms,
+        passwordHasher: testPasswordHasher,
+      }),
+    ] as const
+    onTestFinished(async () => {
+      for (const instance of capped) await instance.close()
+    })
+    const instances = capped
     const mobile = freshMobile()
     const seed = (purpose: SmsCodePurpose) =>
       redis.set(smsCodeKeys(purpose).code(mobile), sealedSmsCode(purpose, mobile, '424242'), 300)

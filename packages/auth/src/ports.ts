@@ -177,7 +177,7 @@ export interface AttemptLimits {
   loginMobile15Min: number
   /** Failed password sign-ins per client IP group per hour (LOGIN_LIMIT_IP_HOUR). */
   loginIpHour: number
-  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_CODE_WRONG_LIMIT_MOBILE_DAY). */
+  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_VERIFY_LIMIT_MOBILE_DAY). */
   wrongCodeMobileDay: number
 }
 

@@ -1,5 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
-import { sealedSmsCode } from './testing/test-services.ts'
+import { sealedSmsCode, TEST_CONFIG } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { verifyPassword } from './password-hash.ts'
@@ -229,7 +229,12 @@ describe('auth.register through createCaller', () => {
   })
 
   it('20 concurrent guesses: exactly 5 are compared, the rest NODATA, and the code is gone', async () => {
-    const { caller, kv, users } = await setup()
+    // A daily cap above the 20 guesses, so that only the code's own five tries are in play.
+    const { caller, kv, users } = await setup({
+      config: {
+        attemptLimits: { ...TEST_CONFIG.attemptLimits, wrongCodeMobileDay: 20 },
+      },
+    })
     // The right code is the tenth guess: past the limit, it is never compared.
     const guesses = Array.from({ length: 20 }, (_, i) => (i === 9 ? CODE : `1000${10 + i}`))
     const outcomes = await Promise.all(

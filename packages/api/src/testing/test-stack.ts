@@ -35,7 +35,8 @@ export interface TestStack {
   logsFlushed(): Promise<void>
   /**
    * Replaces the code waiting for this purpose and mobile with `code`, sealed as the server seals
-   * it: Redis holds an HMAC (decision record 017), so a test that needs the digits sets them.
+   * it, with a fresh attempt count, as a send would: Redis holds an HMAC (decision record 017), so
+   * a test that needs the digits sets them.
    */
   seedSmsCode(purpose: SmsCodePurpose, mobile: string, code: string): Promise<string>
   stop(): Promise<void>
@@ -93,7 +94,9 @@ export async function startTestStack(
       await waitUntil('the server logs the refused send', () => server.output().includes(requestId))
     },
     async seedSmsCode(purpose, mobile, code) {
-      await redis.set(smsCodeKeys(purpose).code(mobile), sealedSmsCode(purpose, mobile, code), 300)
+      const keys = smsCodeKeys(purpose)
+      await redis.set(keys.code(mobile), sealedSmsCode(purpose, mobile, code), 300)
+      await redis.del(keys.attempts(mobile))
       return code
     },
     async stop() {

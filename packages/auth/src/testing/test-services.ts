@@ -96,7 +96,7 @@ export const TEST_CONFIG: AuthConfig = {
     globalHour: 1000,
     captchaIpMinute: 30,
   },
-  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 20 },
+  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 10 },
   testNumbers: new Map(),
 }
 
