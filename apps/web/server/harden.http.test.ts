@@ -14,20 +14,27 @@ const TEST_CODE = '246810'
 
 let hmac: TestStack
 let plain: TestStack
+/** Behind a proxy, with a captcha limit small enough to reach. */
+let proxied: TestStack
+const CAPTCHAS_PER_MINUTE = 5
 
 beforeAll(async () => {
   const testNumbers = {
     SMS_TEST_NUMBERS: `${TEST_NUMBER}:${TEST_CODE}`,
     SMS_TEST_NUMBERS_IN_PRODUCTION: '1',
   }
-  ;[hmac, plain] = await Promise.all([
+  ;[hmac, plain, proxied] = await Promise.all([
     startTestStack('http-harden', testNumbers),
     startTestStack('http-harden-plain', { ...testNumbers, SMS_CODE_STORAGE: 'plain' }),
+    startTestStack('http-harden-proxied', {
+      TRUST_PROXY: '1',
+      CAPTCHA_LIMIT_IP_MINUTE: String(CAPTCHAS_PER_MINUTE),
+    }),
   ])
 }, 180_000)
 
 afterAll(async () => {
-  await Promise.all([hmac?.stop(), plain?.stop()])
+  await Promise.all([hmac?.stop(), plain?.stop(), proxied?.stop()])
 })
 
 /** Sends a code for `purpose` through the legacy route, past a captcha seeded in Redis. */
@@ -171,5 +178,55 @@ describe('wrong codes capped per mobile across codes and purposes (item 7)', () 
       password: 'a brand new password',
     })
     expect(reset.errno).toBe(4201)
+  })
+})
+
+describe('X-Forwarded-For forms behind TRUST_PROXY (item 2): a per-IP limit is never skipped', () => {
+  const captcha = (forwardedFor: string) =>
+    fetch(`${proxied.server.url}/passport/image_code?imageCodeId=${randomUUID()}`, {
+      headers: { 'x-forwarded-for': forwardedFor, 'x-request-id': `xff-${randomUUID()}` },
+    })
+  const statuses = async (forms: string[]) => {
+    const answers: number[] = []
+    // One at a time, so the order of the counts is the order of the forms.
+    for (const form of forms) answers.push((await captcha(form)).status)
+    return answers
+  }
+  const allowed = Array<number>(CAPTCHAS_PER_MINUTE).fill(200)
+
+  it('an IPv4 address with a port is that address', async () => {
+    const ip = '198.51.100.7'
+    const forms = [`${ip}:1234`, `${ip}:5678`, `10.0.0.1, ${ip}:1`, ip, `${ip}:80`]
+    expect(await statuses(forms)).toEqual(allowed)
+    expect((await captcha(`${ip}:4321`)).status).toBe(429)
+    expect((await captcha(ip)).status).toBe(429)
+    expect((await captcha('198.51.100.8:4321')).status).toBe(200)
+  })
+
+  it('an IPv6 address in brackets, with or without a port, is that address (its /64)', async () => {
+    const forms = [
+      '[2001:db8:7::1]:443',
+      '[2001:db8:7::2]',
+      '2001:db8:7::3',
+      '"[2001:db8:7::4]:8080"',
+      '[2001:db8:7::5]:1',
+    ]
+    expect(await statuses(forms)).toEqual(allowed)
+    expect((await captcha('[2001:db8:7::6]:443')).status).toBe(429)
+  })
+
+  it('unknown, garbage after a comma and other non-addresses count against the socket address, with a log line', async () => {
+    const forms = ['unknown', '198.51.100.9, garbage', '_hidden', '1.2.3.5:', '[nope]:1']
+    expect(await statuses(forms)).toEqual(allowed)
+    // All five were the socket's (127.0.0.1): the sixth, whatever it claims to be, is refused.
+    expect((await captcha('unknown')).status).toBe(429)
+    expect((await captcha('198.51.100.10, ???')).status).toBe(429)
+    await proxied.logsFlushed()
+    const warnings = proxied.server
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('X-Forwarded-For entry is not an address'))
+    expect(warnings.length).toBeGreaterThanOrEqual(7)
+    for (const line of warnings) expect(JSON.parse(line)).toMatchObject({ level: 40 })
   })
 })

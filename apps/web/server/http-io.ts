@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
 
 /** The legacy routes' body limit (docs/contract.md section 3). */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -102,18 +103,44 @@ export function isCrossSiteFetch(req: IncomingMessage): boolean {
   return site === 'cross-site' || site === 'same-site'
 }
 
-/** The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended. */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
+/**
+ * The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended (the
+ * last X-Forwarded-For entry). Proxies write that entry as a plain address, or with a port
+ * (`1.2.3.4:5678`, `[2001:db8::1]:443`); anything else (`unknown`, an obfuscated RFC 7239 name,
+ * garbage) falls back to the socket's address and is reported through `onUnusable`, so a per-IP
+ * limit always has an address to count (docs/contract.md section 10).
+ */
+export function clientIpOf(
+  req: IncomingMessage,
+  trustProxy: boolean,
+  onUnusable: (entry: string) => void = () => undefined,
+): string | null {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for']
     const list = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
       .split(',')
       .map((part) => part.trim())
-      .filter(Boolean)
     const last = list.at(-1)
-    if (last) return last
+    if (last) {
+      const address = forwardedAddress(last)
+      if (address !== null) return address
+      onUnusable(last)
+    } else if (forwarded !== undefined) {
+      onUnusable(list.join(','))
+    }
   }
   return req.socket.remoteAddress ?? null
+}
+
+/** The address in one X-Forwarded-For entry, without its port or brackets; null if none. */
+export function forwardedAddress(entry: string): string | null {
+  const text = entry.trim().replace(/^"(.*)"$/, '$1')
+  if (isIP(text)) return text
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(text)
+  if (bracketed?.[1] && isIPv6(bracketed[1])) return bracketed[1]
+  const withPort = /^([\d.]+):\d{1,5}$/.exec(text)
+  if (withPort?.[1] && isIPv4(withPort[1])) return withPort[1]
+  return null
 }
 
 /** A caller's id is kept when it is short and plain, so a log line cannot be forged through it. */

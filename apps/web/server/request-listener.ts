@@ -280,7 +280,12 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       req,
       res,
       url: new URL(req.url ?? '/', 'http://localhost'),
-      clientIp: clientIpOf(req, env.TRUST_PROXY),
+      clientIp: clientIpOf(req, env.TRUST_PROXY, (entry) => {
+        logger.warn(
+          { reqId: requestId, forwardedFor: entry.slice(0, 100), socket: req.socket.remoteAddress },
+          'X-Forwarded-For entry is not an address; the per-IP limits count the socket address',
+        )
+      }),
       // Most requests never log a line: the child logger is made on first use.
       logger: () => (child ??= logger.child({ reqId: requestId })),
     }
