@@ -230,3 +230,47 @@ describe('X-Forwarded-For forms behind TRUST_PROXY (item 2): a per-IP limit is n
     for (const line of warnings) expect(JSON.parse(line)).toMatchObject({ level: 40 })
   })
 })
+
+describe('the Origin check compares scheme, host and port (item 5)', () => {
+  const routes = [
+    '/passport/sms_code',
+    '/passport/login',
+    '/passport/logout',
+    '/passport/register',
+    '/api/trpc/auth.sendSmsCode',
+    '/api/trpc/auth.login',
+    '/api/trpc/auth.loginWithSmsCode',
+    '/api/trpc/auth.resetPassword',
+    '/api/trpc/auth.logout',
+  ]
+  const host = () => `127.0.0.1:${hmac.server.port}`
+
+  it.each(routes)(
+    '%s refuses ws://, wss://, foo:// and https:// of the same host and port with 403',
+    async (path) => {
+      for (const scheme of ['ws', 'wss', 'foo', 'https']) {
+        const response = await hmac.post(path, '{}', { origin: `${scheme}://${host()}` })
+        expect({ scheme, status: response.status }).toEqual({ scheme, status: 403 })
+      }
+      const same = await hmac.post(path, '{}', { origin: `http://${host()}` })
+      expect(same.status).not.toBe(403)
+    },
+  )
+
+  it('behind a trusted proxy, X-Forwarded-Proto names the scheme', async () => {
+    const origin = `https://127.0.0.1:${proxied.server.port}`
+    const viaTls = await proxied.post('/passport/login', '{}', {
+      origin,
+      'x-forwarded-proto': 'https',
+    })
+    expect(viaTls.status).not.toBe(403)
+    const plainHttp = await proxied.post('/passport/login', '{}', { origin })
+    expect(plainHttp.status).toBe(403)
+    // Without TRUST_PROXY the header is the client's word, and ignored.
+    const spoofed = await hmac.post('/passport/login', '{}', {
+      origin: `https://${host()}`,
+      'x-forwarded-proto': 'https',
+    })
+    expect(spoofed.status).toBe(403)
+  })
+})

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { clientIpOf, forwardedAddress } from './http-io.ts'
+import { clientIpOf, forwardedAddress, isAllowedOrigin } from './http-io.ts'
 
 const request = (forwardedFor?: string) =>
   ({
@@ -59,5 +59,62 @@ describe('clientIpOf', () => {
     const reported: string[] = []
     expect(clientIpOf(request(), true, (entry) => reported.push(entry))).toBe('10.0.0.9')
     expect(reported).toEqual([])
+  })
+})
+
+describe('isAllowedOrigin: scheme, host and port', () => {
+  const from = (
+    origin: string | undefined,
+    headers: Record<string, string> = {},
+    encrypted = false,
+  ) =>
+    ({
+      headers: { host: '127.0.0.1:3000', ...(origin === undefined ? {} : { origin }), ...headers },
+      socket: { remoteAddress: '127.0.0.1', encrypted },
+    }) as unknown as IncomingMessage
+
+  it('passes no Origin and the server’s own', () => {
+    expect(isAllowedOrigin(from(undefined), [])).toBe(true)
+    expect(isAllowedOrigin(from('http://127.0.0.1:3000'), [])).toBe(true)
+  })
+
+  it.each([
+    'ws://127.0.0.1:3000',
+    'wss://127.0.0.1:3000',
+    'foo://127.0.0.1:3000',
+    'https://127.0.0.1:3000',
+    'http://127.0.0.1:3001',
+    'http://127.0.0.1',
+    'http://evil.example',
+    'http://user@127.0.0.1:3000',
+    'http://127.0.0.1:3000/path',
+    'null',
+    'garbage',
+  ])('refuses %s', (origin) => {
+    expect(isAllowedOrigin(from(origin), [])).toBe(false)
+  })
+
+  it('takes the scheme from the socket, or from X-Forwarded-Proto behind a trusted proxy only', () => {
+    expect(isAllowedOrigin(from('https://127.0.0.1:3000', {}, true), [])).toBe(true)
+    const proxied = from('https://127.0.0.1:3000', { 'x-forwarded-proto': 'https' })
+    expect(isAllowedOrigin(proxied, [], true)).toBe(true)
+    expect(isAllowedOrigin(proxied, [], false)).toBe(false)
+    const downgraded = from('http://127.0.0.1:3000', { 'x-forwarded-proto': 'https' })
+    expect(isAllowedOrigin(downgraded, [], true)).toBe(false)
+  })
+
+  it('matches an ALLOWED_ORIGINS entry by scheme, host and port too', () => {
+    const allowed = ['https://app.example', 'http://admin.example:8080/']
+    expect(isAllowedOrigin(from('https://app.example'), allowed)).toBe(true)
+    expect(isAllowedOrigin(from('https://app.example:443'), allowed)).toBe(true)
+    expect(isAllowedOrigin(from('http://admin.example:8080'), allowed)).toBe(true)
+    expect(isAllowedOrigin(from('http://app.example'), allowed)).toBe(false)
+    expect(isAllowedOrigin(from('wss://app.example'), allowed)).toBe(false)
+    expect(isAllowedOrigin(from('https://app.example:8443'), allowed)).toBe(false)
+  })
+
+  it('refuses every Origin when Host is not a plain host and port', () => {
+    const odd = from('http://127.0.0.1:3000', { host: 'user@127.0.0.1:3000' })
+    expect(isAllowedOrigin(odd, [])).toBe(false)
   })
 })

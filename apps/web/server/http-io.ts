@@ -79,18 +79,53 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 /**
  * Same-origin or explicitly allowed. A request without Origin is not from a browser page (or is a
- * same-origin GET), so it passes; a browser always sends Origin on a cross-site POST.
+ * same-origin GET), so it passes; a browser always sends Origin on a cross-site POST. Same-origin
+ * means scheme, host and port all equal the server's own origin: the Host header, and the scheme
+ * it is served on (X-Forwarded-Proto from a trusted proxy, else the socket's). An ALLOWED_ORIGINS
+ * entry matches the same way. `ws://`, `foo://` or `null` of the same host is another origin.
  */
-export function isAllowedOrigin(req: IncomingMessage, allowed: readonly string[]): boolean {
+export function isAllowedOrigin(
+  req: IncomingMessage,
+  allowed: readonly string[],
+  trustProxy = false,
+): boolean {
   const origin = req.headers.origin
   if (origin === undefined) return true
-  if (allowed.includes(origin)) return true
+  const given = originOf(origin)
+  if (given === null) return false
+  if (allowed.some((entry) => originOf(entry) === given)) return true
+  return given === ownOrigin(req, trustProxy)
+}
+
+/** `scheme://host[:port]` as URL serialises it (default ports dropped), or null if not one. */
+function originOf(text: string): string | null {
   try {
-    // Behind a proxy that rewrites Host, list the public origin in ALLOWED_ORIGINS.
-    return new URL(origin).host === req.headers.host
+    const url = new URL(text)
+    // Only an origin: no user info, path, query or fragment, and a scheme with an origin.
+    const bare = !url.username && !url.password && url.pathname === '/' && !url.search && !url.hash
+    if (url.origin === 'null' || !bare || text.endsWith('#') || text.endsWith('?')) return null
+    return url.origin
   } catch {
-    return false
+    return null
   }
+}
+
+/** The origin this request was addressed to, or null when its Host is not a plain host[:port]. */
+export function ownOrigin(req: IncomingMessage, trustProxy: boolean): string | null {
+  const host = req.headers.host
+  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host))
+    return null
+  const forwarded = trustProxy
+    ? String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')
+        .at(-1)
+        ?.trim()
+        .toLowerCase()
+    : undefined
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
+  const scheme =
+    forwarded === 'https' || forwarded === 'http' ? forwarded : encrypted ? 'https' : 'http'
+  return originOf(`${scheme}://${host.toLowerCase()}`)
 }
 
 /**

@@ -229,7 +229,7 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       answerRequestRefusal(res, surface, refusal, headers)
       return null
     }
-    if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return refuse('cross-origin')
+    if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS, env.TRUST_PROXY)) return refuse('cross-origin')
     if (req.method === 'GET' && route.stateChangingGet && isCrossSiteFetch(req)) {
       return refuse('cross-origin')
     }
