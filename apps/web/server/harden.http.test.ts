@@ -274,3 +274,30 @@ describe('the Origin check compares scheme, host and port (item 5)', () => {
     expect(spoofed.status).toBe(403)
   })
 })
+
+describe('tRPC batching is off (item 1)', () => {
+  const captchaKeys = () => hmac.redis.redis.keys('ImageCode_*')
+
+  it('a POST batch answers 400 and runs none of its calls', async () => {
+    const before = (await captchaKeys()).length
+    const names = Array<string>(50).fill('auth.getImageCode').join(',')
+    const response = await hmac.post(`/api/trpc/${names}?batch=1`, '{}')
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as { error?: { message: string } }
+    expect(JSON.stringify(body)).toContain('Batching is not enabled')
+    expect((await captchaKeys()).length).toBe(before)
+  })
+
+  it('a GET batch of auth.me answers 400; a single call still answers', async () => {
+    const names = Array<string>(400).fill('auth.me').join(',')
+    const batch = await fetch(`${hmac.server.url}/api/trpc/${names}?batch=1`)
+    expect(batch.status).toBe(400)
+    const single = await fetch(`${hmac.server.url}/api/trpc/auth.me`)
+    expect(single.status).toBe(200)
+  })
+
+  it('names joined by commas without batch=1 are no procedure: 404', async () => {
+    const response = await hmac.post('/api/trpc/auth.getImageCode,auth.getImageCode', '{}')
+    expect(response.status).toBe(404)
+  })
+})

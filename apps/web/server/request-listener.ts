@@ -89,6 +89,9 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
+    // One call per request, so each is counted against the limits like any other request: neither
+    // of our clients batches, and a batch of 900 calls was 900 calls for one request (issue 14).
+    allowBatching: false,
     createContext: ({ req }) => {
       const scope = scopes.get(req)
       if (!scope) throw new Error('tRPC request outside the router')
