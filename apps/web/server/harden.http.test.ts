@@ -301,3 +301,47 @@ describe('tRPC batching is off (item 1)', () => {
     expect(response.status).toBe(404)
   })
 })
+
+describe('every storage failure writes one error line (item 3)', () => {
+  /** A captcha id whose key holds a hash: GETDEL fails with WRONGTYPE, a store fault (4001). */
+  async function brokenCaptcha(): Promise<string> {
+    const id = randomUUID()
+    await hmac.redis.redis.hset(captchaKey(id), 'not', 'a string')
+    return id
+  }
+  const linesOf = (requestId: string) =>
+    hmac.server
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(requestId))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+
+  it.each([
+    [
+      'legacy',
+      '/passport/sms_code',
+      (mobile: string, id: string) => ({ mobile, image_code: 'q7rt', image_code_id: id }),
+    ],
+    [
+      'trpc',
+      '/api/trpc/auth.sendSmsCode',
+      (mobile: string, id: string) => ({ mobile, imageCode: 'q7rt', imageCodeId: id }),
+    ],
+  ])('%s: 4001 with the request id, the cause and the masked mobile', async (_, path, body) => {
+    const mobile = freshMobile()
+    const requestId = `fault-${randomUUID()}`
+    const response = await hmac.post(path, JSON.stringify(body(mobile, await brokenCaptcha())), {
+      'x-request-id': requestId,
+    })
+    expect(JSON.stringify(await response.json())).toContain('4001')
+    await hmac.logsFlushed()
+    const errors = linesOf(requestId).filter((line) => line.level === 50)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({
+      reqId: requestId,
+      mobile: `${mobile.slice(0, 3)}****${mobile.slice(-4)}`,
+    })
+    expect(String(errors[0]?.cause)).toContain('WRONGTYPE')
+    expect(JSON.stringify(errors[0])).not.toContain(mobile)
+  })
+})

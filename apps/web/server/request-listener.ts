@@ -14,6 +14,7 @@ import {
 import type { LegacyJsonRoute } from '@signup/auth/legacy-routes'
 import type { SessionCookie } from '@signup/trpc/context'
 import { DomainError } from '@signup/trpc/ret'
+import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { answerLegacy, answerRequestRefusal, answerServerError } from './answers.ts'
 import type { RequestRefusal, Surface } from './answers.ts'
@@ -112,13 +113,22 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       )
       return { headers: retryAfterHeaders(retryAfter > 0 ? retryAfter : undefined) }
     },
-    onError: ({ error, path, req }) => {
+    onError: ({ error, path, req, input }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
+        const mobile = (input as { mobile?: unknown } | undefined)?.mobile
         scopes
           .get(req)
           ?.logger()
-          .error({ err: error.cause ?? error, path }, 'trpc procedure failed')
+          .error(
+            {
+              err: error.cause ?? error,
+              cause: describeError(error.cause?.cause ?? error.cause ?? error),
+              path,
+              ...(typeof mobile === 'string' ? { mobile: maskMobile(mobile) } : {}),
+            },
+            'trpc procedure failed',
+          )
       }
     },
   })
