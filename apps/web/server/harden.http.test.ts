@@ -345,3 +345,16 @@ describe('every storage failure writes one error line (item 3)', () => {
     expect(JSON.stringify(errors[0])).not.toContain(mobile)
   })
 })
+
+describe('captcha images (item 6, in part)', () => {
+  it('carry Cross-Origin-Resource-Policy: same-origin, for GET and HEAD', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const response = await fetch(
+        `${hmac.server.url}/passport/image_code?imageCodeId=${randomUUID()}`,
+        { method },
+      )
+      expect(response.status).toBe(200)
+      expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin')
+    }
+  })
+})

@@ -205,6 +205,8 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       'content-type': 'image/png',
       'content-length': result.png.length,
       'cache-control': 'no-store',
+      // Another site's page cannot embed the captcha (and have its user solve it for that site).
+      'cross-origin-resource-policy': 'same-origin',
     })
     res.end(req.method === 'HEAD' ? undefined : result.png)
   }
