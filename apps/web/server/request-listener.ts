@@ -14,6 +14,7 @@ import {
 import type { LegacyJsonRoute } from '@signup/auth/legacy-routes'
 import type { SessionCookie } from '@signup/trpc/context'
 import { DomainError } from '@signup/trpc/ret'
+import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { answerLegacy, answerRequestRefusal, answerServerError } from './answers.ts'
 import type { RequestRefusal, Surface } from './answers.ts'
@@ -95,6 +96,9 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
+    // One call per request, so each is counted against the limits like any other request: neither
+    // of our clients batches, and a batch of 900 calls was 900 calls for one request (issue 14).
+    allowBatching: false,
     createContext: ({ req }) => {
       const scope = scopes.get(req)
       if (!scope) throw new Error('tRPC request outside the router')
@@ -115,13 +119,22 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       )
       return { headers: retryAfterHeaders(retryAfter > 0 ? retryAfter : undefined) }
     },
-    onError: ({ error, path, req }) => {
+    onError: ({ error, path, req, input }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
       if (error.code === 'INTERNAL_SERVER_ERROR' || error.code === 'BAD_GATEWAY') {
+        const mobile = (input as { mobile?: unknown } | undefined)?.mobile
         scopes
           .get(req)
           ?.logger()
-          .error({ err: error.cause ?? error, path }, 'trpc procedure failed')
+          .error(
+            {
+              err: error.cause ?? error,
+              cause: describeError(error.cause?.cause ?? error.cause ?? error),
+              path,
+              ...(typeof mobile === 'string' ? { mobile: maskMobile(mobile) } : {}),
+            },
+            'trpc procedure failed',
+          )
       }
     },
   })
@@ -209,6 +222,8 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       'content-type': 'image/png',
       'content-length': result.png.length,
       'cache-control': 'no-store',
+      // Another site's page cannot embed the captcha (and have its user solve it for that site).
+      'cross-origin-resource-policy': 'same-origin',
     })
     res.end(req.method === 'HEAD' ? undefined : result.png)
   }
@@ -250,7 +265,7 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       answerRequestRefusal(res, surface, refusal, headers)
       return null
     }
-    if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS)) return refuse('cross-origin')
+    if (!isAllowedOrigin(req, env.ALLOWED_ORIGINS, env.TRUST_PROXY)) return refuse('cross-origin')
     if (req.method === 'GET' && route.stateChangingGet && isCrossSiteFetch(req)) {
       return refuse('cross-origin')
     }
@@ -341,7 +356,12 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
       req,
       res,
       url: new URL(req.url ?? '/', 'http://localhost'),
-      clientIp: clientIpOf(req, env.TRUST_PROXY),
+      clientIp: clientIpOf(req, env.TRUST_PROXY, (entry) => {
+        logger.warn(
+          { reqId: requestId, forwardedFor: entry.slice(0, 100), socket: req.socket.remoteAddress },
+          'X-Forwarded-For entry is not an address; the per-IP limits count the socket address',
+        )
+      }),
       // Until the router finds a route, the request is Next's.
       route: '/*',
       // Most requests never log a line: the child logger is made on first use.

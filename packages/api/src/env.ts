@@ -6,6 +6,7 @@ import {
   smsEnvShape,
 } from '@signup/sms/provider-config'
 import type { SmsProviderName } from '@signup/sms/provider-config'
+import { AUTH_SECRET_MIN_BYTES } from '@signup/auth/sms-code-at-rest'
 
 /** SMS providers this build can send through; `console` only logs (docs/contract.md section 7). */
 export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
@@ -102,7 +103,7 @@ const envSchema = z
     // Failed password sign-ins, and wrong SMS codes across codes and purposes (decision 014).
     LOGIN_LIMIT_MOBILE_15MIN: limit(10),
     LOGIN_LIMIT_IP_HOUR: limit(100),
-    SMS_CODE_WRONG_LIMIT_MOBILE_DAY: limit(20),
+    SMS_VERIFY_LIMIT_MOBILE_DAY: limit(10),
     SMS_TEST_NUMBERS: testNumbers,
     SMS_TEST_NUMBERS_IN_PRODUCTION: flag(),
     // Up to 400 days, the longest cookie lifetime browsers keep.
@@ -112,6 +113,16 @@ const envSchema = z
       .min(60)
       .max(400 * 86_400)
       .default(7 * 86_400),
+    // Key of the stored SMS codes' HMAC (decision record 017); dev generates one under DATA_DIR.
+    AUTH_SECRET: z
+      .string()
+      .optional()
+      .transform((value) => (value === '' ? undefined : value))
+      .refine(
+        (value) => value === undefined || Buffer.byteLength(value) >= AUTH_SECRET_MIN_BYTES,
+        `must be at least ${AUTH_SECRET_MIN_BYTES} bytes (openssl rand -base64 48 makes one)`,
+      ),
+    SMS_CODE_STORAGE: z.enum(['hmac', 'plain']).default('hmac'),
     TRUST_PROXY: flag(),
     ALLOWED_ORIGINS: z
       .string()
@@ -171,6 +182,9 @@ const envSchema = z
     }
     // Production never falls back to the embedded dev stores or the console provider by accident.
     require(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'], 'is required in production')
+    require([
+      'AUTH_SECRET',
+    ], `is required in production (at least ${AUTH_SECRET_MIN_BYTES} random bytes: openssl rand -base64 48)`)
   })
 
 export type Env = z.output<typeof envSchema>
@@ -189,7 +203,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const shown =
       value === undefined
         ? 'unset'
-        : SMS_SECRET_VARIABLES.includes(name) || name === 'SMS_TEST_NUMBERS'
+        : SMS_SECRET_VARIABLES.includes(name) ||
+            name === 'SMS_TEST_NUMBERS' ||
+            name === 'AUTH_SECRET'
           ? 'value hidden'
           : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`

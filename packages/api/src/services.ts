@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
@@ -108,11 +110,16 @@ export async function createAppServices(
       metrics: metrics.sms,
     })
 
+  const secret = env.AUTH_SECRET
+    ? { value: env.AUTH_SECRET, file: '' }
+    : await devAuthSecret(env.DATA_DIR)
   // The embedded database serves every connection from one session (decision record 012).
   const users = createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) })
   const stores = { kv, limiter, users }
   const auth = createAuthServices({
     ...(metrics.registry ? countStoreErrors(stores, metrics.stores) : stores),
+    authSecret: secret.value,
+    smsCodeStorage: env.SMS_CODE_STORAGE,
     sms,
     logger,
     metrics: metrics.auth,
@@ -132,7 +139,7 @@ export async function createAppServices(
       attemptLimits: {
         loginMobile15Min: env.LOGIN_LIMIT_MOBILE_15MIN,
         loginIpHour: env.LOGIN_LIMIT_IP_HOUR,
-        wrongCodeMobileDay: env.SMS_CODE_WRONG_LIMIT_MOBILE_DAY,
+        wrongCodeMobileDay: env.SMS_VERIFY_LIMIT_MOBILE_DAY,
       },
       testNumbers: env.SMS_TEST_NUMBERS,
     },
@@ -148,12 +155,42 @@ export async function createAppServices(
     metrics,
     description:
       `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
-      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
+      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : '') +
+      (env.SMS_CODE_STORAGE === 'plain'
+        ? '; sms codes: PLAIN register codes in SMS_<mobile> (SMS_CODE_STORAGE=plain, the weaker mode: for a cut-over only)'
+        : '; sms codes: hmac') +
+      (env.AUTH_SECRET
+        ? ''
+        : `; AUTH_SECRET: dev default, in ${path.relative(process.cwd(), secret.file)}`),
     health: () => checkStores({ postgres: () => db.ping(), redis: () => kv.ping() }),
     async close() {
       for (const close of closers) await close().catch(() => undefined)
     },
   }
+}
+
+/**
+ * Development's AUTH_SECRET (loadEnv requires one in production): made once under DATA_DIR and
+ * kept, so codes sent before a restart still verify after it. `wx` lets one of several workers
+ * starting at once write it; the others read what it wrote.
+ */
+async function devAuthSecret(dataDir: string): Promise<{ value: string; file: string }> {
+  // Only without AUTH_SECRET, which production requires: the embedded database's module stays unloaded there.
+  const { embeddedDataDir } = await import('@signup/db/embedded')
+  const file = path.join(path.dirname(embeddedDataDir(dataDir)), 'auth-secret')
+  const read = async () => (await readFile(file, 'utf8')).trim()
+  try {
+    return { value: await read(), file }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  await mkdir(path.dirname(file), { recursive: true })
+  try {
+    await writeFile(file, `${randomBytes(48).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  return { value: await read(), file }
 }
 
 /** Logs name the host, never the password. */

@@ -19,15 +19,17 @@ export interface CaptchaStore {
  * (decision record 006).
  */
 export interface SmsCodeStore {
-  /** Replaces any earlier code and starts a fresh attempt count for the new one. */
+  /** What the store keeps for this code: its HMAC (the digits only for register in plain mode). */
+  seal(mobile: string, code: string): string
+  /** Replaces any earlier code (sealed) and starts a fresh attempt count for the new one. */
   save(mobile: string, code: string, ttlSeconds: number): Promise<void>
   remove(mobile: string): Promise<void>
-  /** The code waiting for this mobile, left in place. */
+  /** The sealed code waiting for this mobile, left in place. */
   peek(mobile: string): Promise<string | null>
   /** Counts one attempt and answers the count; the count lives ttlSeconds from the first. */
   countAttempt(mobile: string, ttlSeconds: number): Promise<number>
-  /** Deletes the code only if it is still `code`: true for exactly one of concurrent callers. */
-  consume(mobile: string, code: string): Promise<boolean>
+  /** Deletes the code only if it is still `sealed`: true for exactly one of concurrent callers. */
+  consume(mobile: string, sealed: string): Promise<boolean>
 }
 
 /**
@@ -204,7 +206,7 @@ export interface AttemptLimits {
   loginMobile15Min: number
   /** Failed password sign-ins per client IP group per hour (LOGIN_LIMIT_IP_HOUR). */
   loginIpHour: number
-  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_CODE_WRONG_LIMIT_MOBILE_DAY). */
+  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_VERIFY_LIMIT_MOBILE_DAY). */
   wrongCodeMobileDay: number
 }
 

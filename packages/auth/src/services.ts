@@ -18,6 +18,8 @@ import { createSessionStore } from './session-store.ts'
 import { createCaptchaLimiter, createSendLimiter } from './send-limiter.ts'
 import { createCodeGuessLimiter, createSignInLimiter } from './sign-in-limiter.ts'
 import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
+import { createSmsCodeSealer } from './sms-code-at-rest.ts'
+import type { SmsCodeStorage } from './sms-code-at-rest.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
 export const cryptoRandom: RandomSource = {
@@ -36,6 +38,10 @@ export function createAuthServices(options: {
   config: AuthConfig
   /** What /metrics counts; nothing unless given. */
   metrics?: AuthMetrics
+  /** Key of the stored codes' HMAC (AUTH_SECRET, at least 32 bytes). */
+  authSecret: string
+  /** `hmac` unless a cut-over asks for the original's plain register codes. */
+  smsCodeStorage?: SmsCodeStorage
   random?: RandomSource
   /** Production's scrypt cost unless given; tests pass a cheap one. */
   passwordHasher?: PasswordHasher
@@ -46,7 +52,10 @@ export function createAuthServices(options: {
   const scrypt = createScryptHasher()
   return {
     captchaStore: createCaptchaStore(options.kv),
-    smsCodeStore: createSmsCodeStore(options.kv),
+    smsCodeStore: createSmsCodeStore(
+      options.kv,
+      createSmsCodeSealer(options.authSecret, options.smsCodeStorage),
+    ),
     sendLimiter: createSendLimiter(options.limiter, options.config, options.logger),
     captchaLimiter: createCaptchaLimiter(options.limiter, options.config),
     signInLimiter: createSignInLimiter(options.limiter, options.config),

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { REPO_ROOT } from '@signup/db/migrate'
+import { TEST_AUTH_SECRET } from '@signup/auth/testing/test-services'
 
 /** The web app, whose production server the tests start by path (no package dependency on it). */
 export const WEB_DIR = path.join(REPO_ROOT, 'apps', 'web')
@@ -52,6 +53,8 @@ export async function startServer(
       PORT: '0',
       LOG_LEVEL: 'info',
       NEXT_TELEMETRY_DISABLED: '1',
+      // Production requires one; tests seed and check sealed codes with it (sealedSmsCode).
+      AUTH_SECRET: TEST_AUTH_SECRET,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,9 @@ import type {
 import type { UserDirectory } from '@signup/db/user-directory'
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
 import { createAuthServices } from '../services.ts'
+import { createSmsCodeSealer } from '../sms-code-at-rest.ts'
+import type { SmsCodeStorage } from '../sms-code-at-rest.ts'
+import type { SmsCodePurpose } from '../ports.ts'
 import { cryptoRandom } from '../services.ts'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RET } from '@signup/trpc/ret'
@@ -77,6 +80,22 @@ export function createRecordingMetrics(): AuthMetrics & { events: string[] } {
   }
 }
 
+/** The AUTH_SECRET of every test's services and servers (never a production value). */
+export const TEST_AUTH_SECRET = 'test-auth-secret-0123456789abcdef0123456789'
+
+/** What Redis holds for a code under TEST_AUTH_SECRET: tests seed codes and check them with it. */
+export function sealedSmsCode(
+  purpose: SmsCodePurpose,
+  mobile: string,
+  code: string,
+  storage: SmsCodeStorage = 'hmac',
+): string {
+  return createSmsCodeSealer(TEST_AUTH_SECRET, storage).seal(purpose, mobile, code)
+}
+
+/** What an HMAC-sealed code looks like in Redis: 43 base64url characters, never 6 digits. */
+export const SEALED_CODE = /^[A-Za-z0-9_-]{43}$/
+
 export const TEST_CONFIG: AuthConfig = {
   imageCodeTtlSeconds: 300,
   smsCodeTtlSeconds: 300,
@@ -90,7 +109,7 @@ export const TEST_CONFIG: AuthConfig = {
     globalHour: 1000,
     captchaIpMinute: 30,
   },
-  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 20 },
+  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 10 },
   testNumbers: new Map(),
 }
 
@@ -109,6 +128,7 @@ export function createTestServices(
     config?: Partial<AuthConfig>
     passwordHasher?: PasswordHasher
     passwordVerifier?: PasswordVerifier
+    smsCodeStorage?: SmsCodeStorage
   } = {},
 ) {
   const metrics = createRecordingMetrics()
@@ -125,6 +145,8 @@ export function createTestServices(
     logger,
     metrics,
     config: { ...TEST_CONFIG, ...overrides.config },
+    authSecret: TEST_AUTH_SECRET,
+    smsCodeStorage: overrides.smsCodeStorage ?? 'hmac',
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
     passwordVerifier: overrides.passwordVerifier ?? testPasswordHasher,
