@@ -46,6 +46,21 @@ test('every page links to the other two, and a link keeps the language', async (
   await expect(page.getByRole('heading', { level: 1, name: '手机号注册' })).toBeVisible()
 })
 
+/**
+ * From the focused mobile field: types the mobile, Tab, the captcha's answer, Enter; then the
+ * confirmation shows and the code's field, which appears below, takes the focus.
+ */
+async function sendCodeByKeyboard(page: Page, mobile: string, answer: string): Promise<void> {
+  await expect(page.getByLabel('手机号')).toBeFocused()
+  await page.keyboard.type(mobile)
+  await page.keyboard.press('Tab')
+  await expect(page.getByLabel('图片验证码', { exact: true })).toBeFocused()
+  await page.keyboard.type(answer)
+  await page.keyboard.press('Enter')
+  await expect(page.locator('.sent')).toContainText(masked(mobile))
+  await expect(page.getByLabel('短信验证码', { exact: true })).toBeFocused()
+}
+
 test('/login by keyboard only: the password tab, signing out, the SMS-code tab', async ({
   page,
   app,
@@ -82,15 +97,7 @@ test('/login by keyboard only: the password tab, signing out, the SMS-code tab',
   await expect(smsTab).toHaveAttribute('aria-selected', 'true')
   await expect(page.getByRole('tabpanel')).toHaveAttribute('aria-labelledby', 'login-by-smsCode')
   await page.keyboard.press('Tab')
-  await expect(page.getByLabel('手机号')).toBeFocused()
-  await page.keyboard.type(mobile)
-  await page.keyboard.press('Tab')
-  await expect(page.getByLabel('图片验证码', { exact: true })).toBeFocused()
-  await page.keyboard.type(captcha.answer)
-  await page.keyboard.press('Enter')
-  await expect(page.locator('.sent')).toContainText(masked(mobile))
-  // The code's field takes the focus once it appears.
-  await expect(page.getByLabel('短信验证码', { exact: true })).toBeFocused()
+  await sendCodeByKeyboard(page, mobile, captcha.answer)
   await page.keyboard.type(await app.smsCode(mobile, 'login'))
   await page.keyboard.press('Enter')
   await expect(page.getByRole('heading', { name: '登录成功' })).toBeFocused()
@@ -105,14 +112,7 @@ test('/reset by keyboard only', async ({ page, app }) => {
   await page.keyboard.press('Tab')
   await expect(page.getByRole('button', { name: 'English' })).toBeFocused()
   await page.keyboard.press('Tab')
-  await expect(page.getByLabel('手机号')).toBeFocused()
-  await page.keyboard.type(mobile)
-  await page.keyboard.press('Tab')
-  await expect(page.getByLabel('图片验证码', { exact: true })).toBeFocused()
-  await page.keyboard.type(captcha.answer)
-  await page.keyboard.press('Enter')
-  await expect(page.locator('.sent')).toContainText(masked(mobile))
-  await expect(page.getByLabel('短信验证码', { exact: true })).toBeFocused()
+  await sendCodeByKeyboard(page, mobile, captcha.answer)
   await page.keyboard.type(await app.smsCode(mobile, 'reset'))
   await page.keyboard.press('Tab')
   await expect(page.getByLabel('新密码', { exact: true })).toBeFocused()

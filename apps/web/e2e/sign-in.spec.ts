@@ -31,9 +31,23 @@ async function refuseWith(
   })
 }
 
-async function createAccount(page: Page, app: SignupApp, password: string): Promise<string> {
+/** Opens /login's SMS-code tab and has a login code sent to `mobile`; returns the code. */
+async function sendLoginCode(page: Page, app: SignupApp, mobile: string): Promise<string> {
+  await page.goto(`${app.url}/login`)
+  return sendCodeOnPage(page, app, {
+    mobile,
+    purpose: 'login',
+    open: () => smsCodeTab(page).click(),
+  })
+}
+
+const PASSWORD = 'the right password'
+
+/** A fresh mobile with an account whose password is PASSWORD, and /login open, signed out. */
+async function accountOnLogin(page: Page, app: SignupApp): Promise<string> {
   const mobile = app.freshMobile()
-  await app.createAccount(page, mobile, password)
+  await app.createAccount(page, mobile, PASSWORD)
+  await page.goto(`${app.url}/login`)
   return mobile
 }
 
@@ -125,12 +139,7 @@ test('an SMS-code sign-in of a new number lands signed in, its account made', as
   app,
 }) => {
   const mobile = app.freshMobile()
-  await page.goto(`${app.url}/login`)
-  const code = await sendCodeOnPage(page, app, {
-    mobile,
-    purpose: 'login',
-    open: () => smsCodeTab(page).click(),
-  })
+  const code = await sendLoginCode(page, app, mobile)
   await expect(page.getByText('未注册的手机号验证后将自动创建账号。')).toBeVisible()
   await page.getByLabel('短信验证码', { exact: true }).fill(code)
   await loginButton(page).click()
@@ -151,8 +160,7 @@ test('password sign-in refusals: a short password stays in the page; LOGINERR re
   page,
   app,
 }) => {
-  const mobile = await createAccount(page, app, 'the right password')
-  await page.goto(`${app.url}/login`)
+  const mobile = await accountOnLogin(page, app)
   const logins: string[] = []
   page.on('request', (r) => {
     if (r.url().includes('auth.login')) logins.push(r.url())
@@ -177,11 +185,10 @@ test('a password sign-in refused as too many (REQERR): beside the mobile, then a
   page,
   app,
 }) => {
-  const mobile = await createAccount(page, app, 'the right password')
+  const mobile = await accountOnLogin(page, app)
   // A real refusal (a wrong password) rewritten: the real limit's window is 15 minutes, and the
   // page is told 3 s, so that the test sees the button come back.
   await refuseWith(page, 'auth.login', 'REQERR', { field: 'mobile', retryAfter: 3 })
-  await page.goto(`${app.url}/login`)
   await loginByPassword(page, mobile, 'the wrong password')
 
   await expect(page.getByText(RET_MESSAGE.REQERR)).toBeVisible()
@@ -194,7 +201,7 @@ test('a password sign-in refused as too many (REQERR): beside the mobile, then a
   await expect(button).toHaveText('登录')
 
   await page.unroute('**/api/trpc/auth.login')
-  await passwordField(page).fill('the right password')
+  await passwordField(page).fill(PASSWORD)
   await button.click()
   await expect(signedInAs(page)).toHaveText(`已登录：${mobile}`)
 })
@@ -203,16 +210,15 @@ test('a sign-in the service fails (DBERR): the general message, then a retry tha
   page,
   app,
 }) => {
-  const mobile = await createAccount(page, app, 'the right password')
+  const mobile = await accountOnLogin(page, app)
   await refuseWith(page, 'auth.login', 'DBERR', { field: undefined })
-  await page.goto(`${app.url}/login`)
   await loginByPassword(page, mobile, 'the wrong password')
 
   const general = page.locator('.general-message')
   await expect(general).toContainText(RET_MESSAGE.DBERR)
   await expect(page.locator('.field-message').filter({ hasText: RET_MESSAGE.DBERR })).toHaveCount(0)
   await page.unroute('**/api/trpc/auth.login')
-  await passwordField(page).fill('the right password')
+  await passwordField(page).fill(PASSWORD)
   await general.getByRole('button', { name: '重试' }).click()
   await expect(signedInAs(page)).toHaveText(`已登录：${mobile}`)
 })
@@ -222,12 +228,7 @@ test('a wrong SMS code is refused beside the code field, and the right one then 
   app,
 }) => {
   const mobile = app.freshMobile()
-  await page.goto(`${app.url}/login`)
-  const code = await sendCodeOnPage(page, app, {
-    mobile,
-    purpose: 'login',
-    open: () => smsCodeTab(page).click(),
-  })
+  const code = await sendLoginCode(page, app, mobile)
   await page.getByLabel('短信验证码', { exact: true }).fill(code === '000000' ? '111111' : '000000')
   await loginButton(page).click()
   await expect(page.getByText('短信验证码错误')).toBeVisible()
