@@ -1,5 +1,6 @@
 // `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
-// and latency for POST /passport/sms_code and GET /passport/image_code.
+// and latency for POST /passport/sms_code and GET /passport/image_code, what the access log and
+// the metrics cost, a soak, and the page; BENCH_ONLY=startup compares start-up time and memory.
 import type autocannon from 'autocannon'
 import type { Result } from 'autocannon'
 import { runLoad, seedCaptchas } from './load.ts'
@@ -11,9 +12,11 @@ import {
   testKeyPrefix,
 } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
+import { runObservabilityCost } from './observability.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
 import { runSoak } from './soak.ts'
+import { runStartup } from './startup.ts'
 import type { RunningServer } from '@signup/api/testing/test-server'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
@@ -52,6 +55,10 @@ async function main(): Promise<void> {
   const database = await createTestDatabase('bench')
   let server: RunningServer | undefined
   try {
+    if (process.env.BENCH_ONLY === 'startup') return await runStartup(database.url)
+    if (process.env.BENCH_ONLY === 'access-log') {
+      return await runObservabilityCost(database.url, CONNECTIONS)
+    }
     server = await startServer(
       {
         DATABASE_URL: database.url,
@@ -66,6 +73,8 @@ async function main(): Promise<void> {
         SMS_LIMIT_GLOBAL_HOUR: WIDE_OPEN,
         CAPTCHA_LIMIT_IP_MINUTE: WIDE_OPEN,
         WEB_CONCURRENCY: String(WORKERS),
+        // As deployed: metrics counted (a scraper would read them), the access log on.
+        METRICS_PORT: '0',
       },
       // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
       {
@@ -148,6 +157,7 @@ async function main(): Promise<void> {
       requests: [imageRequest],
     })
     report('GET /passport/image_code', 'images', images)
+    await runObservabilityCost(database.url, CONNECTIONS)
     await runSoak(database.url, CONNECTIONS)
     await reportPage(server.url)
   } finally {

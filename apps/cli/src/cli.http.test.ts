@@ -20,7 +20,11 @@ let stack: TestStack
 let workDir: string
 
 beforeAll(async () => {
-  stack = await startTestStack('http-cli')
+  stack = await startTestStack('http-cli', {
+    // This suite reads register codes from SMS_<mobile>, as the original's register view does
+    // during a cut-over (SMS_CODE_STORAGE=plain); HMAC storage is tested in harden.http.test.ts.
+    SMS_CODE_STORAGE: 'plain',
+  })
   workDir = mkdtempSync(path.join(tmpdir(), 'signup-cli-'))
 }, 120_000)
 
@@ -113,6 +117,26 @@ describe('signup health', () => {
       })
     } finally {
       down.close()
+    }
+  })
+})
+
+describe('signup health, a server shutting down', () => {
+  it('says it is draining, exit 2', async () => {
+    const draining = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ status: 'draining', down: [] }))
+    })
+    await new Promise<void>((resolve) => draining.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = draining.address() as { port: number }
+      expect(await signup(['health', '--url', `http://127.0.0.1:${port}`])).toEqual({
+        code: 2,
+        stdout: 'unhealthy: draining (the server is shutting down)\n',
+        stderr: '',
+      })
+    } finally {
+      draining.close()
     }
   })
 })

@@ -273,7 +273,9 @@ const COMMANDS: Record<Command, (run: Run) => Promise<number>> = {
     const health = await getHealth({ url, ...(jar ? { fetch: jar.fetch } : {}) })
     const { report } = health
     if (json) printJson(io, report)
-    else {
+    else if (report.status === 'draining') {
+      printLines(io, ['unhealthy: draining (the server is shutting down)'])
+    } else {
       const checks = `postgres ${report.postgres}, redis ${report.redis}`
       const down = report.down.join(', ')
       printLines(io, [health.ok ? `healthy: ${checks}` : `unhealthy: ${down} (${checks})`])

@@ -10,10 +10,7 @@ import type { TestStack } from '@signup/api/testing/test-stack'
 // WEB_CONCURRENCY=2: a primary and two workers on one port, with real Redis and Postgres.
 let stack: TestStack
 
-/**
- * The cluster's workers: the children of the primary that run the server (on a cold cache, tsx
- * also starts an esbuild service as a child, which is not one of them).
- */
+/** The cluster's workers: the children of the primary that run the compiled server. */
 function childPids(pid: number): number[] {
   let children: number[]
   try {
@@ -26,7 +23,7 @@ function childPids(pid: number): number[] {
   }
   return children.filter((child) => {
     try {
-      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('server/main.ts')
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('dist/main.mjs')
     } catch {
       return false // exited meanwhile
     }
@@ -81,7 +78,7 @@ async function sendOnce(): Promise<{ status: number; text: string }> {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack('http-cluster', { WEB_CONCURRENCY: '2' })
+  stack = await startTestStack('http-cluster', { WEB_CONCURRENCY: '2', METRICS_PORT: '0' })
 }, 120_000)
 
 afterAll(async () => {
@@ -113,6 +110,19 @@ describe('WEB_CONCURRENCY=2', () => {
       return seen.size >= 2 ? seen : undefined
     })
     expect([...workers].sort()).toEqual(['1', '2'])
+  })
+
+  it('serves /metrics from the primary, summed over the workers', async () => {
+    const url = stack.server.metricsUrl ?? ''
+    expect(url).not.toBe('')
+    const text = await (await fetch(url)).text()
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1])
+    // The 12 sends above, served by both workers, counted once each.
+    expect(value('signup_sms_sends_total{purpose="register",outcome="OK"}')).toBe(12)
+    // A setting every worker reports is that setting, not the sum of the two.
+    expect(value('signup_sms_global_hour_limit')).toBe(1000)
+    expect((await fetch(`${stack.server.url}/metrics`)).status).toBe(404)
   })
 
   it('replaces a worker that dies, and keeps serving meanwhile', async () => {

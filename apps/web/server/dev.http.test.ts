@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -11,8 +11,11 @@ let server: RunningServer
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'signup-dev-'))
-  // What `pnpm dev` runs, with neither DATABASE_URL nor REDIS_URL: the embedded defaults.
-  server = await startServer({ DATA_DIR: dataDir }, { dev: true, timeoutMs: 120_000 })
+  // What `pnpm dev` runs, with neither DATABASE_URL, REDIS_URL nor AUTH_SECRET: the defaults.
+  server = await startServer(
+    { DATA_DIR: dataDir, AUTH_SECRET: '' },
+    { dev: true, timeoutMs: 120_000 },
+  )
 }, 180_000)
 
 afterAll(async () => {
@@ -25,6 +28,14 @@ describe('pnpm dev on the embedded defaults', () => {
     expect(server.output()).toContain('embedded PGlite')
     expect(server.output()).toContain('in-process store')
     expect(server.output()).toContain('sms: console')
+    expect(server.output()).toContain('sms codes: hmac')
+  })
+
+  it('generates an AUTH_SECRET once under DATA_DIR, and says so', async () => {
+    expect(server.output()).toContain('AUTH_SECRET: dev default')
+    const secret = (await readFile(path.join(dataDir, 'auth-secret'), 'utf8')).trim()
+    expect(Buffer.byteLength(secret)).toBeGreaterThanOrEqual(32)
+    expect(server.output()).not.toContain(secret)
   })
 
   it('is healthy and serves a captcha image', async () => {

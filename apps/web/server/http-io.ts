@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
 
 /** The legacy routes' body limit (docs/contract.md section 3). */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -78,18 +79,53 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 /**
  * Same-origin or explicitly allowed. A request without Origin is not from a browser page (or is a
- * same-origin GET), so it passes; a browser always sends Origin on a cross-site POST.
+ * same-origin GET), so it passes; a browser always sends Origin on a cross-site POST. Same-origin
+ * means scheme, host and port all equal the server's own origin: the Host header, and the scheme
+ * it is served on (X-Forwarded-Proto from a trusted proxy, else the socket's). An ALLOWED_ORIGINS
+ * entry matches the same way. `ws://`, `foo://` or `null` of the same host is another origin.
  */
-export function isAllowedOrigin(req: IncomingMessage, allowed: readonly string[]): boolean {
+export function isAllowedOrigin(
+  req: IncomingMessage,
+  allowed: readonly string[],
+  trustProxy = false,
+): boolean {
   const origin = req.headers.origin
   if (origin === undefined) return true
-  if (allowed.includes(origin)) return true
+  const given = originOf(origin)
+  if (given === null) return false
+  if (allowed.some((entry) => originOf(entry) === given)) return true
+  return given === ownOrigin(req, trustProxy)
+}
+
+/** `scheme://host[:port]` as URL serialises it (default ports dropped), or null if not one. */
+function originOf(text: string): string | null {
   try {
-    // Behind a proxy that rewrites Host, list the public origin in ALLOWED_ORIGINS.
-    return new URL(origin).host === req.headers.host
+    const url = new URL(text)
+    // Only an origin: no user info, path, query or fragment, and a scheme with an origin.
+    const bare = !url.username && !url.password && url.pathname === '/' && !url.search && !url.hash
+    if (url.origin === 'null' || !bare || text.endsWith('#') || text.endsWith('?')) return null
+    return url.origin
   } catch {
-    return false
+    return null
   }
+}
+
+/** The origin this request was addressed to, or null when its Host is not a plain host[:port]. */
+export function ownOrigin(req: IncomingMessage, trustProxy: boolean): string | null {
+  const host = req.headers.host
+  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host))
+    return null
+  const forwarded = trustProxy
+    ? String(req.headers['x-forwarded-proto'] ?? '')
+        .split(',')
+        .at(-1)
+        ?.trim()
+        .toLowerCase()
+    : undefined
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
+  const scheme =
+    forwarded === 'https' || forwarded === 'http' ? forwarded : encrypted ? 'https' : 'http'
+  return originOf(`${scheme}://${host.toLowerCase()}`)
 }
 
 /**
@@ -102,18 +138,44 @@ export function isCrossSiteFetch(req: IncomingMessage): boolean {
   return site === 'cross-site' || site === 'same-site'
 }
 
-/** The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended. */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
+/**
+ * The client's address: the socket's, or with TRUST_PROXY the one the nearest proxy appended (the
+ * last X-Forwarded-For entry). Proxies write that entry as a plain address, or with a port
+ * (`1.2.3.4:5678`, `[2001:db8::1]:443`); anything else (`unknown`, an obfuscated RFC 7239 name,
+ * garbage) falls back to the socket's address and is reported through `onUnusable`, so a per-IP
+ * limit always has an address to count (docs/contract.md section 10).
+ */
+export function clientIpOf(
+  req: IncomingMessage,
+  trustProxy: boolean,
+  onUnusable: (entry: string) => void = () => undefined,
+): string | null {
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for']
     const list = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
       .split(',')
       .map((part) => part.trim())
-      .filter(Boolean)
     const last = list.at(-1)
-    if (last) return last
+    if (last) {
+      const address = forwardedAddress(last)
+      if (address !== null) return address
+      onUnusable(last)
+    } else if (forwarded !== undefined) {
+      onUnusable(list.join(','))
+    }
   }
   return req.socket.remoteAddress ?? null
+}
+
+/** The address in one X-Forwarded-For entry, without its port or brackets; null if none. */
+export function forwardedAddress(entry: string): string | null {
+  const text = entry.trim().replace(/^"(.*)"$/, '$1')
+  if (isIP(text)) return text
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(text)
+  if (bracketed?.[1] && isIPv6(bracketed[1])) return bracketed[1]
+  const withPort = /^([\d.]+):\d{1,5}$/.exec(text)
+  if (withPort?.[1] && isIPv4(withPort[1])) return withPort[1]
+  return null
 }
 
 /** A caller's id is kept when it is short and plain, so a log line cannot be forged through it. */

@@ -1,3 +1,4 @@
+import { sealedSmsCode } from '@signup/auth/testing/test-services'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshMobile } from '@signup/db/testing/mobiles'
 import { startTestStack } from '@signup/api/testing/test-stack'
@@ -17,9 +18,9 @@ afterAll(async () => {
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   stack.post(path, body, headers)
 
-/** A code waiting in SMS_<mobile>, as sendSmsCode (or the original system) leaves it. */
+/** A code waiting in SMS_<mobile>, sealed as sendSmsCode leaves it. */
 async function seedCode(mobile: string, code = '314159'): Promise<string> {
-  await stack.redis.set(`SMS_${mobile}`, code, 300)
+  await stack.redis.set(`SMS_${mobile}`, sealedSmsCode('register', mobile, code), 300)
   return code
 }
 

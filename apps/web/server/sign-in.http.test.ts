@@ -1,3 +1,4 @@
+import { SEALED_CODE, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshMobile } from '@signup/db/testing/mobiles'
@@ -45,7 +46,7 @@ async function me(cookie: string): Promise<{ mobile: string } | null> {
 /** A registered mobile with PASSWORD, and the cookie of the session register started. */
 async function account(): Promise<{ mobile: string; cookie: string }> {
   const mobile = freshMobile()
-  await stack.redis.set(`SMS_${mobile}`, '314159', 300)
+  await stack.redis.set(`SMS_${mobile}`, sealedSmsCode('register', mobile, '314159'), 300)
   const response = await json('/passport/register', {
     mobile,
     smscode: '314159',
@@ -274,7 +275,7 @@ describe('POST /passport/sms_code with a purpose', () => {
       purpose: 'login',
     })
     expect(await login.json()).toEqual({ errno: 0, errmsg: '发送成功' })
-    expect(await stack.redis.get(`signup:sms-code:login:{${mobile}}`)).toMatch(/^\d{6}$/)
+    expect(await stack.redis.get(`signup:sms-code:login:{${mobile}}`)).toMatch(SEALED_CODE)
     expect(await stack.redis.get(`SMS_${mobile}`)).toBeNull()
 
     const unknown = freshMobile()
@@ -285,7 +286,7 @@ describe('POST /passport/sms_code with a purpose', () => {
       purpose: 'reset',
     })
     expect(await reset.json()).toEqual({ errno: 0, errmsg: '发送成功' })
-    expect(await stack.redis.get(`signup:sms-code:reset:{${unknown}}`)).toMatch(/^\d{6}$/)
+    expect(await stack.redis.get(`signup:sms-code:reset:{${unknown}}`)).toMatch(SEALED_CODE)
     await expect
       .poll(() => stack.server.output(), { timeout: 10_000 })
       .toContain('reset code for a mobile with no account: not sent')
@@ -324,7 +325,11 @@ describe('auth.login, auth.loginWithSmsCode and auth.resetPassword over plain HT
 
   it('auth.loginWithSmsCode makes the account of a new mobile and signs it in', async () => {
     const mobile = freshMobile()
-    await stack.redis.set(`signup:sms-code:login:{${mobile}}`, '271828', 300)
+    await stack.redis.set(
+      `signup:sms-code:login:{${mobile}}`,
+      sealedSmsCode('login', mobile, '271828'),
+      300,
+    )
     const response = await json('/api/trpc/auth.loginWithSmsCode', { mobile, smsCode: '271828' })
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({
@@ -333,7 +338,7 @@ describe('auth.login, auth.loginWithSmsCode and auth.resetPassword over plain HT
     expect(await me(sessionPair(response))).toMatchObject({ mobile })
     // A register code is no login code.
     const other = freshMobile()
-    await stack.redis.set(`SMS_${other}`, '271828', 300)
+    await stack.redis.set(`SMS_${other}`, sealedSmsCode('register', other, '271828'), 300)
     const refused = await json('/api/trpc/auth.loginWithSmsCode', {
       mobile: other,
       smsCode: '271828',
@@ -347,7 +352,11 @@ describe('auth.login, auth.loginWithSmsCode and auth.resetPassword over plain HT
 
   it('auth.resetPassword ends the other sessions and signs this client in', async () => {
     const { mobile, cookie } = await account()
-    await stack.redis.set(`signup:sms-code:reset:{${mobile}}`, '161803', 300)
+    await stack.redis.set(
+      `signup:sms-code:reset:{${mobile}}`,
+      sealedSmsCode('reset', mobile, '161803'),
+      300,
+    )
     const response = await json('/api/trpc/auth.resetPassword', {
       mobile,
       smsCode: '161803',

@@ -7,6 +7,7 @@ const PRODUCTION = {
   DATABASE_URL: 'postgresql://app@db.internal:5432/app',
   REDIS_URL: 'rediss://cache.internal:6380',
   SMS_PROVIDER: 'console',
+  AUTH_SECRET: 'an-operator-secret-of-forty-bytes-000000',
 }
 
 function messageOf(source: Record<string, string>): string {
@@ -54,7 +55,7 @@ describe('loadEnv', () => {
     expect(env.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
   })
 
-  it.each(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'] as const)(
+  it.each(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER', 'AUTH_SECRET'] as const)(
     'refuses a production start without %s, naming it',
     (name) => {
       const source: Record<string, string> = { ...PRODUCTION }
@@ -62,6 +63,26 @@ describe('loadEnv', () => {
       expect(messageOf(source)).toContain(`${name}: is required in production`)
     },
   )
+
+  it('refuses an AUTH_SECRET under 32 bytes, naming it and never showing it', () => {
+    for (const short of ['x'.repeat(31), 'shh']) {
+      const message = messageOf({ ...PRODUCTION, AUTH_SECRET: short })
+      expect(message).toContain('AUTH_SECRET: must be at least 32 bytes')
+      expect(message).toContain('value hidden')
+      expect(message).not.toContain(short)
+    }
+    expect(loadEnv({ ...PRODUCTION, AUTH_SECRET: 'x'.repeat(32) }).AUTH_SECRET).toBe('x'.repeat(32))
+    // An empty value is no value: production refuses it as missing.
+    expect(messageOf({ ...PRODUCTION, AUTH_SECRET: '' })).toContain(
+      'AUTH_SECRET: is required in production',
+    )
+  })
+
+  it('stores codes as HMACs unless SMS_CODE_STORAGE=plain says otherwise', () => {
+    expect(loadEnv(PRODUCTION).SMS_CODE_STORAGE).toBe('hmac')
+    expect(loadEnv({ ...PRODUCTION, SMS_CODE_STORAGE: 'plain' }).SMS_CODE_STORAGE).toBe('plain')
+    expect(messageOf({ ...PRODUCTION, SMS_CODE_STORAGE: 'digits' })).toContain('SMS_CODE_STORAGE')
+  })
 
   it('runs one server process unless WEB_CONCURRENCY says more', () => {
     expect(loadEnv(PRODUCTION).WEB_CONCURRENCY).toBe(1)
@@ -96,6 +117,54 @@ describe('loadEnv', () => {
     const message = messageOf({ ...PRODUCTION, [name]: value })
     expect(message).toContain(name)
     expect(message).toContain(JSON.stringify(value))
+  })
+})
+
+describe('loadEnv: operating it (docs/contract.md section 11)', () => {
+  it('serves no metrics, waits 10 s at shutdown and logs each request unless told otherwise', () => {
+    const env = loadEnv({ ...PRODUCTION })
+    expect(env.METRICS_PORT).toBeUndefined()
+    expect(env.METRICS_HOST).toBe('127.0.0.1')
+    expect(env.SHUTDOWN_TIMEOUT_SECONDS).toBe(10)
+    expect(env.ACCESS_LOG).toBe(true)
+  })
+
+  it('reads the metrics address, the shutdown timeout and the access-log switch', () => {
+    const env = loadEnv({
+      ...PRODUCTION,
+      METRICS_PORT: '9464',
+      METRICS_HOST: '0.0.0.0',
+      SHUTDOWN_TIMEOUT_SECONDS: '25',
+      ACCESS_LOG: '0',
+    })
+    expect(env).toMatchObject({
+      METRICS_PORT: 9464,
+      METRICS_HOST: '0.0.0.0',
+      SHUTDOWN_TIMEOUT_SECONDS: 25,
+      ACCESS_LOG: false,
+    })
+    expect(loadEnv({ ...PRODUCTION, ACCESS_LOG: 'off' }).ACCESS_LOG).toBe(false)
+    expect(loadEnv({ ...PRODUCTION, ACCESS_LOG: '' }).ACCESS_LOG).toBe(true)
+    expect(loadEnv({ ...PRODUCTION, METRICS_PORT: '0' }).METRICS_PORT).toBe(0)
+    expect(loadEnv({ ...PRODUCTION, SHUTDOWN_TIMEOUT_SECONDS: '0' }).SHUTDOWN_TIMEOUT_SECONDS).toBe(
+      0,
+    )
+  })
+
+  it('refuses metrics on the public port', () => {
+    const message = messageOf({ ...PRODUCTION, PORT: '8080', METRICS_PORT: '8080' })
+    expect(message).toContain('METRICS_PORT: must differ from PORT')
+  })
+
+  it.each([
+    ['METRICS_PORT', '70000'],
+    ['METRICS_PORT', 'nine'],
+    ['METRICS_HOST', ''],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '-1'],
+    ['SHUTDOWN_TIMEOUT_SECONDS', '1.5'],
+    ['ACCESS_LOG', 'sometimes'],
+  ])('names %s=%j as invalid', (name, value) => {
+    expect(messageOf({ ...PRODUCTION, [name]: value })).toContain(`${name}: `)
   })
 })
 
@@ -223,11 +292,11 @@ describe('loadEnv: send limits and test numbers', () => {
 })
 
 describe('loadEnv: sign-in limits', () => {
-  it('gives the contract’s defaults: 10 failed sign-ins per mobile, 100 per IP, 20 wrong codes', () => {
+  it('gives the contract’s defaults: 10 failed sign-ins per mobile, 100 per IP, 10 wrong codes', () => {
     expect(loadEnv({})).toMatchObject({
       LOGIN_LIMIT_MOBILE_15MIN: 10,
       LOGIN_LIMIT_IP_HOUR: 100,
-      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 20,
+      SMS_VERIFY_LIMIT_MOBILE_DAY: 10,
     })
   })
 
@@ -236,17 +305,17 @@ describe('loadEnv: sign-in limits', () => {
       loadEnv({
         LOGIN_LIMIT_MOBILE_15MIN: '3',
         LOGIN_LIMIT_IP_HOUR: '40',
-        SMS_CODE_WRONG_LIMIT_MOBILE_DAY: '7',
+        SMS_VERIFY_LIMIT_MOBILE_DAY: '7',
       }),
     ).toMatchObject({
       LOGIN_LIMIT_MOBILE_15MIN: 3,
       LOGIN_LIMIT_IP_HOUR: 40,
-      SMS_CODE_WRONG_LIMIT_MOBILE_DAY: 7,
+      SMS_VERIFY_LIMIT_MOBILE_DAY: 7,
     })
     for (const [name, value] of [
       ['LOGIN_LIMIT_MOBILE_15MIN', '0'],
       ['LOGIN_LIMIT_IP_HOUR', 'plenty'],
-      ['SMS_CODE_WRONG_LIMIT_MOBILE_DAY', '2.5'],
+      ['SMS_VERIFY_LIMIT_MOBILE_DAY', '2.5'],
     ] as const) {
       const message = messageOf({ ...PRODUCTION, [name]: value })
       expect(message).toContain(name)

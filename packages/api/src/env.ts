@@ -6,15 +6,20 @@ import {
   smsEnvShape,
 } from '@signup/sms/provider-config'
 import type { SmsProviderName } from '@signup/sms/provider-config'
+import { AUTH_SECRET_MIN_BYTES } from '@signup/auth/sms-code-at-rest'
 
 /** SMS providers this build can send through; `console` only logs (docs/contract.md section 7). */
 export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
 export type { SmsProviderName }
 
-const flag = z
-  .enum(['1', 'true', 'on', 'yes', '0', 'false', 'off', 'no', ''])
-  .default('')
-  .transform((value) => ['1', 'true', 'on', 'yes'].includes(value))
+/** A switch: `1`/`true`/`on`/`yes` or `0`/`false`/`off`/`no`; unset or empty is `fallback`. */
+const flag = (fallback = false) =>
+  z
+    .enum(['1', 'true', 'on', 'yes', '0', 'false', 'off', 'no', ''])
+    .default('')
+    .transform((value) => (value === '' ? fallback : ['1', 'true', 'on', 'yes'].includes(value)))
+
+const port = z.coerce.number().int().min(0).max(65_535)
 
 const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback)
 
@@ -58,7 +63,7 @@ const urlWith = (protocols: RegExp, what: string) =>
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     DATABASE_URL: urlWith(/^postgres(ql)?:$/, 'postgres:// or postgresql://'),
     REDIS_URL: urlWith(/^rediss?:$/, 'redis:// or rediss://'),
@@ -98,9 +103,9 @@ const envSchema = z
     // Failed password sign-ins, and wrong SMS codes across codes and purposes (decision 014).
     LOGIN_LIMIT_MOBILE_15MIN: limit(10),
     LOGIN_LIMIT_IP_HOUR: limit(100),
-    SMS_CODE_WRONG_LIMIT_MOBILE_DAY: limit(20),
+    SMS_VERIFY_LIMIT_MOBILE_DAY: limit(10),
     SMS_TEST_NUMBERS: testNumbers,
-    SMS_TEST_NUMBERS_IN_PRODUCTION: flag,
+    SMS_TEST_NUMBERS_IN_PRODUCTION: flag(),
     // Up to 400 days, the longest cookie lifetime browsers keep.
     SESSION_TTL_SECONDS: z.coerce
       .number()
@@ -108,7 +113,17 @@ const envSchema = z
       .min(60)
       .max(400 * 86_400)
       .default(7 * 86_400),
-    TRUST_PROXY: flag,
+    // Key of the stored SMS codes' HMAC (decision record 017); dev generates one under DATA_DIR.
+    AUTH_SECRET: z
+      .string()
+      .optional()
+      .transform((value) => (value === '' ? undefined : value))
+      .refine(
+        (value) => value === undefined || Buffer.byteLength(value) >= AUTH_SECRET_MIN_BYTES,
+        `must be at least ${AUTH_SECRET_MIN_BYTES} bytes (openssl rand -base64 48 makes one)`,
+      ),
+    SMS_CODE_STORAGE: z.enum(['hmac', 'plain']).default('hmac'),
+    TRUST_PROXY: flag(),
     ALLOWED_ORIGINS: z
       .string()
       .default('')
@@ -124,6 +139,13 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default('.data'),
     // Server processes sharing the port (node:cluster); one per core is usual in production.
     WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    // /metrics for Prometheus on a port of its own, never the public one; unset: not served.
+    METRICS_PORT: port.optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    // How long SIGTERM/SIGINT lets the requests in flight finish before the stores close.
+    SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+    // One log line per request (method, route, status, duration, request id).
+    ACCESS_LOG: flag(true),
   })
   .superRefine((env, ctx) => {
     const require = (names: readonly (keyof typeof env)[], message: string): void => {
@@ -142,6 +164,13 @@ const envSchema = z
         'REDIS_URL',
       ], 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)')
     }
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_PORT'],
+        message: 'must differ from PORT: /metrics is never served on the public port',
+      })
+    }
     if (env.NODE_ENV !== 'production') return
     // Fixed codes in production are a back door unless an operator says so in as many words.
     if (env.SMS_TEST_NUMBERS.size > 0 && !env.SMS_TEST_NUMBERS_IN_PRODUCTION) {
@@ -153,6 +182,9 @@ const envSchema = z
     }
     // Production never falls back to the embedded dev stores or the console provider by accident.
     require(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'], 'is required in production')
+    require([
+      'AUTH_SECRET',
+    ], `is required in production (at least ${AUTH_SECRET_MIN_BYTES} random bytes: openssl rand -base64 48)`)
   })
 
 export type Env = z.output<typeof envSchema>
@@ -171,7 +203,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const shown =
       value === undefined
         ? 'unset'
-        : SMS_SECRET_VARIABLES.includes(name) || name === 'SMS_TEST_NUMBERS'
+        : SMS_SECRET_VARIABLES.includes(name) ||
+            name === 'SMS_TEST_NUMBERS' ||
+            name === 'AUTH_SECRET'
           ? 'value hidden'
           : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`

@@ -1,5 +1,6 @@
+import { TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { TRPCError } from '@trpc/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { verifyPassword } from '@signup/auth/password-hash'
 import { MAX_SMS_CODE_ATTEMPTS } from '@signup/auth/register'
 import { RET } from '@signup/trpc/ret'
@@ -27,7 +28,10 @@ import type { TestDatabase } from './testing/test-infra.ts'
 
 const prefix = testKeyPrefix('register')
 const sms = createRecordingSender()
-const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
+const logger = createLogger({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+})
 const PASSWORD = 'correct horse battery'
 const SESSION_TTL = 3_600
 let database: TestDatabase
@@ -43,7 +47,7 @@ function callerOf(instance: AppServices, cookie = createTestCookie()) {
 }
 
 async function seedCode(mobile: string, code = '123456', ttlSeconds = 300): Promise<string> {
-  await redis.set(smsCodeKey(mobile), code, ttlSeconds)
+  await redis.set(smsCodeKey(mobile), sealedSmsCode('register', mobile, code), ttlSeconds)
   return code
 }
 
@@ -53,6 +57,7 @@ beforeAll(async () => {
   database = await createTestDatabase('register')
   env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -151,12 +156,17 @@ describe('register on real Redis and Postgres', () => {
   })
 
   it('20 concurrent wrong guesses: exactly 5 are compared, 15 are NODATA, the code is gone', async () => {
+    // A daily cap above the 20 guesses, so that only the code's own five tries are in play.
+    const guarded = await createAppServices({ ...env, SMS_VERIFY_LIMIT_MOBILE_DAY: 20 }, logger, {
+      sms,
+    })
+    onTestFinished(() => guarded.close())
     const mobile = freshMobile()
     await seedCode(mobile)
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         outcome(
-          callerOf(services).auth.register({
+          callerOf(guarded).auth.register({
             mobile,
             smsCode: String(900_000 + i),
             password: PASSWORD,
@@ -284,7 +294,12 @@ describe('sessions on real Redis', () => {
 describe('register when a store is unreachable', () => {
   it('Redis unreachable: register and me answer DBERR (4001)', async () => {
     const broken = await createAppServices(
-      loadEnv({ NODE_ENV: 'test', DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1' }),
+      loadEnv({
+        NODE_ENV: 'test',
+        AUTH_SECRET: TEST_AUTH_SECRET,
+        DATABASE_URL: database.url,
+        REDIS_URL: 'redis://127.0.0.1:1',
+      }),
       logger,
       { sms },
     )
@@ -308,6 +323,7 @@ describe('register when a store is unreachable', () => {
     const broken = await createAppServices(
       loadEnv({
         NODE_ENV: 'test',
+        AUTH_SECRET: TEST_AUTH_SECRET,
         DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none',
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: prefix,

@@ -1,3 +1,4 @@
+import { TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
@@ -63,6 +64,7 @@ beforeAll(async () => {
   database = await createTestDatabase('limits')
   const env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -219,7 +221,9 @@ describe('send limits on real Redis, shared by two server instances', () => {
     for (let i = 0; i < 4; i++) {
       expect((await send((i % 2) as 0 | 1, '13800000000', '10.0.9.1')).errno).toBe(RET.OK)
     }
-    expect(await redis.get(smsCodeKey('13800000000'))).toBe('123456')
+    expect(await redis.get(smsCodeKey('13800000000'))).toBe(
+      sealedSmsCode('register', '13800000000', '123456'),
+    )
     expect(sms.sent.length).toBe(sentBefore)
     expect((await send(0, '13800000000', '10.0.9.1')).errno).toBe(RET.REQERR)
     expect((await send(1, '13800000000', '10.0.9.2')).errno).toBe(RET.OK)

@@ -1,3 +1,4 @@
+import { sealedSmsCode, TEST_AUTH_SECRET } from '@signup/auth/testing/test-services'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
@@ -31,12 +32,16 @@ async function seedCaptcha(id: string, text = 'K7PX'): Promise<void> {
   await redis.set(captchaKey(id), text, 300)
 }
 
-const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
+const logger = createLogger({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+})
 
 beforeAll(async () => {
   database = await createTestDatabase('send')
   const env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -71,9 +76,11 @@ describe('sendSmsCode on real Redis and Postgres', () => {
       imageCodeId: image.imageCodeId,
     })
     expect(result.errno).toBe(0)
-    const code = await redis.get(smsCodeKey(mobile))
+    const code = sms.sent.at(-1)?.code ?? ''
     expect(code).toMatch(/^\d{6}$/)
     expect(sms.sent.at(-1)).toEqual({ mobile, code, ttlMinutes: 5 })
+    // What Redis holds is the code's HMAC, never its digits (docs/contract.md section 5).
+    expect(await redis.get(smsCodeKey(mobile))).toBe(sealedSmsCode('register', mobile, code))
     expect(await redis.pttl(smsCodeKey(mobile))).toBeGreaterThanOrEqual(leastMsLeft(300, sentSince))
     expect(await redis.pttl(resendKey(mobile))).toBeGreaterThanOrEqual(leastMsLeft(60, sentSince))
     expect(await redis.get(captchaKey(image.imageCodeId))).toBeNull()
@@ -163,6 +170,7 @@ describe('sendSmsCode when a store is unreachable', () => {
   it('Redis unreachable gives DBERR (4001), not a server error', async () => {
     const env = loadEnv({
       NODE_ENV: 'test',
+      AUTH_SECRET: TEST_AUTH_SECRET,
       DATABASE_URL: database.url,
       REDIS_URL: 'redis://127.0.0.1:1',
     })
@@ -190,6 +198,7 @@ describe('sendSmsCode when a store is unreachable', () => {
   it('Postgres unreachable gives DBERR (4001) and spends the captcha, sending nothing', async () => {
     const env = loadEnv({
       NODE_ENV: 'test',
+      AUTH_SECRET: TEST_AUTH_SECRET,
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none',
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: prefix,

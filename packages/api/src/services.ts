@@ -1,10 +1,10 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
-import { embeddedDataDir, startEmbeddedPostgres } from '@signup/db/embedded'
-import { migrateDatabase } from '@signup/db/migrate'
 import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -15,19 +15,20 @@ import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
 import type { Env, SmsProviderName } from './env.ts'
+import { checkStores } from './health.ts'
+import type { StoreHealth } from './health.ts'
+import { createMetrics, noMetrics } from './metrics.ts'
+import type { AppMetrics } from './metrics.ts'
+import { countStoreErrors, STORE_OPERATIONS } from './store-errors.ts'
 import type { Logger } from './logger.ts'
-
-/** What the stores answered to a ping: the basis of /healthz. */
-export interface StoreHealth {
-  ok: boolean
-  checks: { postgres: 'ok' | 'down'; redis: 'ok' | 'down' }
-}
 
 /** Everything one server process holds: the domain services and the connections behind them. */
 export interface AppServices {
   auth: AuthServices
   kv: KeyValueStore
   db: Db
+  /** What /metrics shows: counted only with METRICS_PORT set, nothing otherwise. */
+  metrics: AppMetrics
   /** One line for the start-up log: which stores and provider are in use. */
   description: string
   health(): Promise<StoreHealth>
@@ -49,6 +50,15 @@ export async function createAppServices(
   } = {},
 ): Promise<AppServices> {
   const closers: (() => Promise<void>)[] = []
+  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
+  const metrics =
+    env.METRICS_PORT === undefined
+      ? noMetrics
+      : createMetrics({
+          providers,
+          globalHourLimit: env.SMS_LIMIT_GLOBAL_HOUR,
+          storeOperations: STORE_OPERATIONS,
+        })
 
   let kv: KeyValueStore
   let limiter: RateLimiter
@@ -79,6 +89,9 @@ export async function createAppServices(
   let databaseUrl = env.DATABASE_URL
   let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
   if (!databaseUrl) {
+    // Loaded only here: a server with DATABASE_URL (every production one) never loads PGlite.
+    const { embeddedDataDir, startEmbeddedPostgres } = await import('@signup/db/embedded')
+    const { migrateDatabase } = await import('@signup/db/migrate')
     const dataDir = embeddedDataDir(env.DATA_DIR)
     const embedded = await startEmbeddedPostgres({ dataDir, port: 0 })
     await migrateDatabase(embedded.url)
@@ -89,17 +102,27 @@ export async function createAppServices(
   const db = createDb({ url: databaseUrl, max: env.DATABASE_URL ? 10 : 1 })
   closers.unshift(() => db.close())
 
-  const providers: SmsProviderName[] = env.SMS_PROVIDER ?? ['console']
   const sms =
     overrides.sms ??
-    createConfiguredSender(providers, env, { logger, production: env.NODE_ENV === 'production' })
+    createConfiguredSender(providers, env, {
+      logger,
+      production: env.NODE_ENV === 'production',
+      metrics: metrics.sms,
+    })
 
+  const secret = env.AUTH_SECRET
+    ? { value: env.AUTH_SECRET, file: '' }
+    : await devAuthSecret(env.DATA_DIR)
+  // The embedded database serves every connection from one session (decision record 012).
+  const users = createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) })
+  const stores = { kv, limiter, users }
   const auth = createAuthServices({
-    kv,
-    limiter,
-    users: createUserDirectory(db),
+    ...(metrics.registry ? countStoreErrors(stores, metrics.stores) : stores),
+    authSecret: secret.value,
+    smsCodeStorage: env.SMS_CODE_STORAGE,
     sms,
     logger,
+    metrics: metrics.auth,
     config: {
       imageCodeTtlSeconds: env.IMAGE_CODE_TTL_SECONDS,
       smsCodeTtlSeconds: env.SMS_CODE_TTL_SECONDS,
@@ -116,7 +139,7 @@ export async function createAppServices(
       attemptLimits: {
         loginMobile15Min: env.LOGIN_LIMIT_MOBILE_15MIN,
         loginIpHour: env.LOGIN_LIMIT_IP_HOUR,
-        wrongCodeMobileDay: env.SMS_CODE_WRONG_LIMIT_MOBILE_DAY,
+        wrongCodeMobileDay: env.SMS_VERIFY_LIMIT_MOBILE_DAY,
       },
       testNumbers: env.SMS_TEST_NUMBERS,
     },
@@ -129,26 +152,45 @@ export async function createAppServices(
     auth,
     kv,
     db,
+    metrics,
     description:
       `postgres: ${postgresLabel}; redis: ${redisLabel}; sms: ${sms.name}` +
-      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : ''),
-    async health() {
-      const [postgres, redis] = await Promise.all([
-        db.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-        kv.ping().then(
-          () => 'ok' as const,
-          () => 'down' as const,
-        ),
-      ])
-      return { ok: postgres === 'ok' && redis === 'ok', checks: { postgres, redis } }
-    },
+      (env.SMS_TEST_NUMBERS.size > 0 ? `; ${env.SMS_TEST_NUMBERS.size} test number(s)` : '') +
+      (env.SMS_CODE_STORAGE === 'plain'
+        ? '; sms codes: PLAIN register codes in SMS_<mobile> (SMS_CODE_STORAGE=plain, the weaker mode: for a cut-over only)'
+        : '; sms codes: hmac') +
+      (env.AUTH_SECRET
+        ? ''
+        : `; AUTH_SECRET: dev default, in ${path.relative(process.cwd(), secret.file)}`),
+    health: () => checkStores({ postgres: () => db.ping(), redis: () => kv.ping() }),
     async close() {
       for (const close of closers) await close().catch(() => undefined)
     },
   }
+}
+
+/**
+ * Development's AUTH_SECRET (loadEnv requires one in production): made once under DATA_DIR and
+ * kept, so codes sent before a restart still verify after it. `wx` lets one of several workers
+ * starting at once write it; the others read what it wrote.
+ */
+async function devAuthSecret(dataDir: string): Promise<{ value: string; file: string }> {
+  // Only without AUTH_SECRET, which production requires: the embedded database's module stays unloaded there.
+  const { embeddedDataDir } = await import('@signup/db/embedded')
+  const file = path.join(path.dirname(embeddedDataDir(dataDir)), 'auth-secret')
+  const read = async () => (await readFile(file, 'utf8')).trim()
+  try {
+    return { value: await read(), file }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  await mkdir(path.dirname(file), { recursive: true })
+  try {
+    await writeFile(file, `${randomBytes(48).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  return { value: await read(), file }
 }
 
 /** Logs name the host, never the password. */

@@ -1,5 +1,6 @@
+import { SEALED_CODE, TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { TRPCError } from '@trpc/server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createScryptHasher, verifyPassword } from '@signup/auth/password-hash'
 import type { SmsCodePurpose } from '@signup/auth/ports'
 import { sessionKey, userSessionsKey } from '@signup/auth/session-store'
@@ -35,7 +36,10 @@ import type { TestDatabase } from './testing/test-infra.ts'
 // Redis prefix and one database, as two processes behind a load balancer would be.
 const prefix = testKeyPrefix('sign-in')
 const sms = createRecordingSender()
-const logger = createLogger({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })
+const logger = createLogger({
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+})
 const PASSWORD = 'correct horse battery'
 const NEW_PASSWORD = 'tr0ub4dor and 3'
 const MOBILE_LIMIT = 3
@@ -97,6 +101,7 @@ beforeAll(async () => {
   database = await createTestDatabase('sign_in')
   env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -268,7 +273,9 @@ describe('code purposes on real Redis and Postgres', () => {
         callerOf(instances[1]).loginWithSmsCode({ mobile, smsCode: registerCode ?? '' }),
       ),
     ).toBe(RET.NODATA)
-    expect(await redis.get(smsCodeKey(mobile))).toBe(registerCode)
+    expect(await redis.get(smsCodeKey(mobile))).toBe(
+      sealedSmsCode('register', mobile, registerCode ?? ''),
+    )
 
     const { mobile: registered } = await seedUser()
     const resetCode = await sendCode(instances[1], registered, 'reset')
@@ -278,7 +285,9 @@ describe('code purposes on real Redis and Postgres', () => {
         callerOf(instances[0]).loginWithSmsCode({ mobile: registered, smsCode: resetCode ?? '' }),
       ),
     ).toBe(RET.NODATA)
-    expect(await redis.get(smsCodeKeys('reset').code(registered))).toBe(resetCode)
+    expect(await redis.get(smsCodeKeys('reset').code(registered))).toBe(
+      sealedSmsCode('reset', registered, resetCode ?? ''),
+    )
   })
 
   it('a login code does not register, nor reset a password', async () => {
@@ -318,7 +327,7 @@ describe('code purposes on real Redis and Postgres', () => {
     })
     expect(answer).toEqual({ errno: 0, errmsg: '发送成功', expiresIn: 300, resendIn: 60 })
     expect(sms.sent.length).toBe(before)
-    expect(await redis.get(smsCodeKeys('reset').code(mobile))).toMatch(/^\d{6}$/)
+    expect(await redis.get(smsCodeKeys('reset').code(mobile))).toMatch(SEALED_CODE)
     expect(await redis.get(`signup:sms-resend:reset:{${mobile}}`)).toBe('1')
   })
 })
@@ -405,9 +414,24 @@ describe('password reset on real Redis and Postgres', () => {
 
 describe('the daily wrong-code limit on real Redis, shared by two instances', () => {
   it('counts wrong codes across codes and purposes; past 20, even the right code is refused', async () => {
+    // Twenty, above the default 10, so that five codes of four tries each reach it.
+    const capped = [
+      await createAppServices({ ...env, SMS_VERIFY_LIMIT_MOBILE_DAY: 20 }, logger, {
+        sms,
+        passwordHasher: testPasswordHasher,
+      }),
+      await createAppServices({ ...env, SMS_VERIFY_LIMIT_MOBILE_DAY: 20 }, logger, {
+        sms,
+        passwordHasher: testPasswordHasher,
+      }),
+    ] as const
+    onTestFinished(async () => {
+      for (const instance of capped) await instance.close()
+    })
+    const instances = capped
     const mobile = freshMobile()
     const seed = (purpose: SmsCodePurpose) =>
-      redis.set(smsCodeKeys(purpose).code(mobile), '424242', 300)
+      redis.set(smsCodeKeys(purpose).code(mobile), sealedSmsCode(purpose, mobile, '424242'), 300)
     // Five codes of four wrong tries each: no code dies of its own five, yet the day's count runs out.
     for (let code = 0; code < 5; code++) {
       const purpose = code % 2 === 0 ? 'login' : 'register'
@@ -429,7 +453,9 @@ describe('the daily wrong-code limit on real Redis, shared by two instances', ()
     )
     expect(refused.errno).toBe(RET.REQERR)
     expect(refused.retryAfter).toBeGreaterThan(86_000)
-    expect(await redis.get(smsCodeKeys('login').code(mobile))).toBe('424242')
+    expect(await redis.get(smsCodeKeys('login').code(mobile))).toBe(
+      sealedSmsCode('login', mobile, '424242'),
+    )
     // The day ends: the right code signs in.
     await redis.del(attemptLimitKeys.wrongCodeMobileDay(mobile))
     expect(

@@ -1,3 +1,4 @@
+import { sealedSmsCode, TEST_AUTH_SECRET } from '@signup/auth/testing/test-services'
 import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credentials'
 import { TRPCError } from '@trpc/server'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -48,6 +49,7 @@ beforeAll(async () => {
   database = await createTestDatabase('smsprovider')
   const env = loadEnv({
     NODE_ENV: 'test',
+    AUTH_SECRET: TEST_AUTH_SECRET,
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -89,9 +91,11 @@ describe('sendSmsCode through the whole stack with SMS_PROVIDER=ronglian', () =>
 
     expect(fake.problems).toEqual([])
     expect(fake.requests).toHaveLength(1)
-    const code = await redis.get(smsCodeKey(mobile))
+    const sent = JSON.parse(fake.requests[0]?.body ?? '') as { datas?: string[] }
+    const code = sent.datas?.[0] ?? ''
     expect(code).toMatch(/^\d{6}$/)
-    expect(JSON.parse(fake.requests[0]?.body ?? '')).toEqual({
+    expect(await redis.get(smsCodeKey(mobile))).toBe(sealedSmsCode('register', mobile, code))
+    expect(sent).toEqual({
       to: mobile,
       appId: RONGLIAN.RONGLIAN_APP_ID,
       templateId: RONGLIAN.RONGLIAN_TEMPLATE_ID,

@@ -1,4 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { SEALED_CODE, sealedSmsCode } from './testing/test-services.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -67,7 +68,9 @@ describe('auth.sendSmsCode with a purpose', () => {
       expiresIn: 300,
       resendIn: 60,
     })
-    expect(await kv.get(smsCodeKey(MOBILE))).toBe(sms.sent[0]?.code)
+    expect(await kv.get(smsCodeKey(MOBILE))).toBe(
+      sealedSmsCode('register', MOBILE, sms.sent[0]?.code ?? ''),
+    )
     expect(limiter.peek(resendKey(MOBILE))).toMatchObject({ count: 1 })
     expect(await kv.get(smsCodeKeys('login').code(MOBILE))).toBeNull()
   })
@@ -78,8 +81,12 @@ describe('auth.sendSmsCode with a purpose', () => {
     await send(REGISTERED, 'reset')
     expect(smsCodeKeys('login').code(REGISTERED)).toBe(`signup:sms-code:login:{${REGISTERED}}`)
     expect(smsCodeKeys('reset').code(REGISTERED)).toBe(`signup:sms-code:reset:{${REGISTERED}}`)
-    expect(await kv.get(`signup:sms-code:login:{${REGISTERED}}`)).toBe(sms.sent[0]?.code)
-    expect(await kv.get(`signup:sms-code:reset:{${REGISTERED}}`)).toBe(sms.sent[1]?.code)
+    expect(await kv.get(`signup:sms-code:login:{${REGISTERED}}`)).toBe(
+      sealedSmsCode('login', REGISTERED, sms.sent[0]?.code ?? ''),
+    )
+    expect(await kv.get(`signup:sms-code:reset:{${REGISTERED}}`)).toBe(
+      sealedSmsCode('reset', REGISTERED, sms.sent[1]?.code ?? ''),
+    )
     expect(await kv.get(smsCodeKey(REGISTERED))).toBeNull()
     expect(sms.sent.map((message) => message.mobile)).toEqual([REGISTERED, REGISTERED])
   })
@@ -207,7 +214,9 @@ describe('auth.sendSmsCode with a purpose', () => {
     const { send, kv, sms, caller } = setup({ config: { testNumbers } })
     for (const purpose of ['register', 'login', 'reset'] as const) {
       expect((await send('13800000000', purpose)).errno).toBe(0)
-      expect(await kv.get(smsCodeKeys(purpose).code('13800000000'))).toBe('123456')
+      expect(await kv.get(smsCodeKeys(purpose).code('13800000000'))).toBe(
+        sealedSmsCode(purpose, '13800000000', '123456'),
+      )
     }
     expect(sms.sent).toHaveLength(0)
     expect(
@@ -239,7 +248,7 @@ describe('a reset code tells no one which mobiles have accounts', () => {
     expect(a.sms.sent).toHaveLength(1)
     expect(b.sms.sent).toHaveLength(0)
     // A code is waiting for the unknown mobile too; nobody knows it, and the limits counted it.
-    expect(await b.kv.get(smsCodeKeys('reset').code(MOBILE))).toMatch(/^\d{6}$/)
+    expect(await b.kv.get(smsCodeKeys('reset').code(MOBILE))).toMatch(SEALED_CODE)
     expect(b.limiter.peek(sendLimitKeys.mobileHour(MOBILE))).toMatchObject({ count: 1 })
     expect(await refusal(b.send(MOBILE, 'reset'))).toMatchObject({ errno: RET.REQERR })
   })

@@ -1,6 +1,7 @@
 import type { SessionCookie } from '@signup/trpc/context'
 import { refusalOfIssues } from '@signup/trpc/input-refusal'
-import { DomainError, RET, RET_MESSAGE } from '@signup/trpc/ret'
+import { describeError, maskMobile } from '@signup/sms/log-fields'
+import { DomainError, isServerFault, RET, RET_MESSAGE } from '@signup/trpc/ret'
 import type { Errno } from '@signup/trpc/ret'
 import { AuthError } from './auth-error.ts'
 import { issueImageCode } from './issue-image-code.ts'
@@ -96,10 +97,32 @@ export function legacyJsonRoute<Output, Request>(definition: {
       const { errno, errmsg } = await run(services, parsed.data, request)
       return { status: 200, body: { errno, errmsg }, headers: {} }
     } catch (error) {
-      if (error instanceof DomainError) return legacyRefusal(error)
-      throw error
+      if (!(error instanceof DomainError)) throw error
+      logServerFault(services, error, input.mobile)
+      return legacyRefusal(error)
     }
   }
+}
+
+/**
+ * The one error line a 4001, 4301 or 4500 answer writes on this surface, as tRPC's onError does on
+ * the other: through the request's logger (its request id), with the cause and the masked mobile.
+ */
+export function logServerFault(
+  services: Pick<AuthServices, 'logger'>,
+  error: DomainError,
+  mobile: string | undefined,
+): void {
+  if (!isServerFault(error.ret)) return
+  services.logger.error(
+    {
+      errno: error.errno,
+      errmsg: error.errmsg,
+      cause: describeError(error.cause ?? error),
+      ...(mobile ? { mobile: maskMobile(mobile) } : {}),
+    },
+    'request answered a server fault',
+  )
 }
 
 function inputRefusal(issues: Parameters<typeof refusalOfIssues>[0]): AuthError {
@@ -179,6 +202,7 @@ export async function legacyImageCode(
     return { kind: 'image', png }
   } catch (error) {
     if (!(error instanceof DomainError)) throw error
+    logServerFault(services, error, undefined)
     const status = error.retryAfter === undefined ? 503 : 429
     return { kind: 'json', response: legacyRefusal(error, status) }
   }

@@ -1,4 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { sealedSmsCode } from './testing/test-services.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -80,7 +81,9 @@ describe('auth.loginWithSmsCode through createCaller', () => {
       caller.loginWithSmsCode(input({ mobile: '13900000001', smsCode: '111111' })),
     )
     expect(r).toMatchObject({ errno: RET.NODATA, errmsg: '短信验证码已失效，请重新获取' })
-    expect(await kv.get(smsCodeKey('13900000001'))).toBe('111111')
+    expect(await kv.get(smsCodeKey('13900000001'))).toBe(
+      sealedSmsCode('register', '13900000001', '111111'),
+    )
     expect(await kv.get(smsCodeKeys('register').attempts('13900000001'))).toBeNull()
     expect(await users.existsByMobile('13900000001')).toBe(false)
   })
@@ -108,7 +111,7 @@ describe('auth.loginWithSmsCode through createCaller', () => {
       errmsg: '短信验证码错误',
       field: 'smsCode',
     })
-    expect(await kv.get(loginCodeKey)).toBe(CODE)
+    expect(await kv.get(loginCodeKey)).toBe(sealedSmsCode('login', MOBILE, CODE))
     expect(await kv.get(loginAttemptsKey)).toBe('1')
     expect(cookie.value).toBeNull()
     expect(await users.existsByMobile(MOBILE)).toBe(false)
@@ -206,7 +209,9 @@ describe('auth.loginWithSmsCode through createCaller', () => {
       retryAfter: 86_400,
     })
     // Not compared: the right code is still there for when the day ends.
-    expect(await services.smsCodeStore.for('login').peek(MOBILE)).toBe(CODE)
+    expect(await services.smsCodeStore.for('login').peek(MOBILE)).toBe(
+      sealedSmsCode('login', MOBILE, CODE),
+    )
     clock.now += 86_400_000
     expect((await caller.loginWithSmsCode(input())).errno).toBe(0)
   })
@@ -233,7 +238,7 @@ describe('auth.loginWithSmsCode through createCaller', () => {
       code: 'BAD_REQUEST',
       errno,
     })
-    expect(await kv.get(loginCodeKey)).toBe(CODE)
+    expect(await kv.get(loginCodeKey)).toBe(sealedSmsCode('login', MOBILE, CODE))
     expect(await kv.get(loginAttemptsKey)).toBeNull()
   })
 
@@ -270,7 +275,7 @@ describe('auth.loginWithSmsCode through createCaller', () => {
     const kv = new MemoryStore()
     const users = createMemoryUserDirectory()
     const { caller, cookie } = await setup({ kv: failing(kv, ['set']), users })
-    await kv.set(loginCodeKey, CODE, 300)
+    await kv.set(loginCodeKey, sealedSmsCode('login', MOBILE, CODE), 300)
     expect(await refusal(caller.loginWithSmsCode(input()))).toMatchObject({
       errno: RET.DBERR,
       errmsg: '登录失败：保存登录状态失败，请稍后再试',

@@ -2,6 +2,7 @@ import { maskMobile } from '@signup/sms/log-fields'
 import type { UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
 import { AuthError } from './auth-error.ts'
+import { countOutcome } from './metrics.ts'
 import type { AuthServices } from './ports.ts'
 import type { LoginWithSmsCodeParsed } from './schemas.ts'
 import { recordSignIn, startSession } from './session.ts'
@@ -22,6 +23,18 @@ export interface LoginWithSmsCodeResult {
   created: boolean
 }
 
+/** loginWithSmsCodeSteps, counting each attempt as a sign-in by `sms-code` for /metrics. */
+export function loginWithSmsCode(
+  services: AuthServices,
+  input: LoginWithSmsCodeParsed,
+  cookie: SessionCookie,
+): Promise<LoginWithSmsCodeResult> {
+  return countOutcome(
+    (outcome) => services.metrics.signIn('sms-code', outcome),
+    () => loginWithSmsCodeSteps(services, input, cookie),
+  )
+}
+
 /**
  * Sign-in by SMS code, which signs up a mobile that has no account (验证码登录/注册,
  * docs/contract.md section 9). The login code is checked by register's rules (5 wrong tries, then
@@ -29,7 +42,7 @@ export interface LoginWithSmsCodeResult {
  * the right code exactly one goes on: a new mobile gets one account and one `created: true`. An
  * account made meanwhile by register is found and signed in instead.
  */
-export async function loginWithSmsCode(
+async function loginWithSmsCodeSteps(
   services: AuthServices,
   input: LoginWithSmsCodeParsed,
   cookie: SessionCookie,

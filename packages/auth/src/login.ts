@@ -3,6 +3,7 @@ import type { UserCredentials, UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
 import { RET_MESSAGE } from '@signup/trpc/ret'
 import { AuthError } from './auth-error.ts'
+import { countOutcome } from './metrics.ts'
 import type { AuthServices, SignInSubject } from './ports.ts'
 import type { LoginParsed } from './schemas.ts'
 import { recordSignIn, startSession } from './session.ts'
@@ -29,6 +30,18 @@ export interface LoginRequestInfo {
   session: SessionCookie
 }
 
+/** loginSteps, counting each attempt as a sign-in by `password` for /metrics. */
+export function login(
+  services: AuthServices,
+  input: LoginParsed,
+  request: LoginRequestInfo,
+): Promise<LoginResult> {
+  return countOutcome(
+    (outcome) => services.metrics.signIn('password', outcome),
+    () => loginSteps(services, input, request),
+  )
+}
+
 /**
  * Password sign-in (docs/contract.md section 9, decision record 014). The sign-in is counted
  * against the per-mobile and per-IP limits before anything is checked, and given back unless the
@@ -37,7 +50,7 @@ export interface LoginRequestInfo {
  * all answer LOGINERR, after the same scrypt work (the verifier's decoy stands in for the missing
  * hash), so neither the answer nor its time tells which numbers have accounts.
  */
-export async function login(
+async function loginSteps(
   services: AuthServices,
   input: LoginParsed,
   request: LoginRequestInfo,
@@ -51,6 +64,7 @@ export async function login(
     throw new AuthError('DBERR', M.limitFailed, { cause })
   })
   if (refused) {
+    services.metrics.limitRefusal(refused.limit)
     logger.info(
       { mobile: maskMobile(mobile), limit: refused.limit, retryAfter: refused.retryAfter },
       'password sign-in refused by a limit',

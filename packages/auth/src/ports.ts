@@ -1,5 +1,6 @@
 import type { UserDirectory } from '@signup/db/user-directory'
 import type { SmsSender } from '@signup/sms/sender'
+import type { RetName } from '@signup/trpc/ret'
 import type { SmsCodePurpose } from './schemas.ts'
 
 export type { SmsCodePurpose }
@@ -18,15 +19,17 @@ export interface CaptchaStore {
  * (decision record 006).
  */
 export interface SmsCodeStore {
-  /** Replaces any earlier code and starts a fresh attempt count for the new one. */
+  /** What the store keeps for this code: its HMAC (the digits only for register in plain mode). */
+  seal(mobile: string, code: string): string
+  /** Replaces any earlier code (sealed) and starts a fresh attempt count for the new one. */
   save(mobile: string, code: string, ttlSeconds: number): Promise<void>
   remove(mobile: string): Promise<void>
-  /** The code waiting for this mobile, left in place. */
+  /** The sealed code waiting for this mobile, left in place. */
   peek(mobile: string): Promise<string | null>
   /** Counts one attempt and answers the count; the count lives ttlSeconds from the first. */
   countAttempt(mobile: string, ttlSeconds: number): Promise<number>
-  /** Deletes the code only if it is still `code`: true for exactly one of concurrent callers. */
-  consume(mobile: string, code: string): Promise<boolean>
+  /** Deletes the code only if it is still `sealed`: true for exactly one of concurrent callers. */
+  consume(mobile: string, sealed: string): Promise<boolean>
 }
 
 /**
@@ -148,6 +151,34 @@ export interface AuthLogger {
   error(fields: Record<string, unknown>, message: string): void
 }
 
+/** What a code is sent for (docs/contract.md section 9); each has its own code and window. */
+export type SendPurpose = SmsCodePurpose
+
+/** How a user gets signed in: register signs the new user in; the others are section 9's. */
+export type SignInMethod = 'register' | 'password' | 'sms-code' | 'reset'
+
+/** Every limit that can refuse a request: the send limits, the captcha images per client and
+ * the failed password sign-ins. */
+export type LimitName = SendLimitName | SignInLimitName | 'captcha-ip-minute'
+
+/** How a call of the core ended, by the errno table's name: OK or the refusal. */
+export type Outcome = RetName
+
+/**
+ * What the core counts for /metrics (docs/contract.md section 11). Every argument is a name from a
+ * fixed set, never a mobile, an address or an id; the composition root puts Prometheus behind it.
+ */
+export interface AuthMetrics {
+  /** One send that passed input validation, by purpose and outcome. */
+  smsSend(purpose: SendPurpose, outcome: Outcome): void
+  /** A request refused by a limit (REQERR), by the limit that refused it. */
+  limitRefusal(limit: LimitName): void
+  /** One captcha image asked for, by outcome. */
+  captchaImage(outcome: Outcome): void
+  /** One sign-in (register included), by method and outcome. */
+  signIn(method: SignInMethod, outcome: Outcome): void
+}
+
 export interface AuthConfig {
   imageCodeTtlSeconds: number
   smsCodeTtlSeconds: number
@@ -175,7 +206,7 @@ export interface AttemptLimits {
   loginMobile15Min: number
   /** Failed password sign-ins per client IP group per hour (LOGIN_LIMIT_IP_HOUR). */
   loginIpHour: number
-  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_CODE_WRONG_LIMIT_MOBILE_DAY). */
+  /** Wrong SMS codes per mobile per day, across codes and purposes (SMS_VERIFY_LIMIT_MOBILE_DAY). */
   wrongCodeMobileDay: number
 }
 
@@ -194,5 +225,6 @@ export interface AuthServices {
   sms: SmsSender
   random: RandomSource
   logger: AuthLogger
+  metrics: AuthMetrics
   config: AuthConfig
 }

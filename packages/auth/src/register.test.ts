@@ -1,4 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { sealedSmsCode, TEST_CONFIG } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '@signup/kv/memory-store'
 import { verifyPassword } from './password-hash.ts'
@@ -100,7 +101,7 @@ describe('auth.register through createCaller', () => {
         errmsg: '密码长度应为 8 到 128 个字符',
         field: 'password',
       })
-      expect(await kv.get(smsCodeKey(MOBILE))).toBe(CODE)
+      expect(await kv.get(smsCodeKey(MOBILE))).toBe(sealedSmsCode('register', MOBILE, CODE))
       expect(await kv.get(smsAttemptsKey(MOBILE))).toBeNull()
       expect(cookie.value).toBeNull()
     },
@@ -119,7 +120,7 @@ describe('auth.register through createCaller', () => {
     const { caller, kv, users } = await setup()
     const r = await refusal(caller.register(input(overrides)))
     expect(r).toMatchObject({ code: 'BAD_REQUEST', errno: RET.PARAMERR, errmsg: '参数不全' })
-    expect(await kv.get(smsCodeKey(MOBILE))).toBe(CODE)
+    expect(await kv.get(smsCodeKey(MOBILE))).toBe(sealedSmsCode('register', MOBILE, CODE))
     expect(await kv.get(smsAttemptsKey(MOBILE))).toBeNull()
     expect(await users.existsByMobile(MOBILE)).toBe(false)
   })
@@ -142,7 +143,7 @@ describe('auth.register through createCaller', () => {
       const { caller, kv } = await setup()
       const r = await refusal(caller.register(input({ smsCode })))
       expect(r).toMatchObject({ errno: RET.DATAERR, errmsg: '短信验证码错误', field: 'smsCode' })
-      expect(await kv.get(smsCodeKey(MOBILE))).toBe(CODE)
+      expect(await kv.get(smsCodeKey(MOBILE))).toBe(sealedSmsCode('register', MOBILE, CODE))
       expect(await kv.get(smsAttemptsKey(MOBILE))).toBeNull()
     },
   )
@@ -157,7 +158,7 @@ describe('auth.register through createCaller', () => {
       errmsg: '短信验证码错误',
       field: 'smsCode',
     })
-    expect(await kv.get(smsCodeKey(MOBILE))).toBe(CODE)
+    expect(await kv.get(smsCodeKey(MOBILE))).toBe(sealedSmsCode('register', MOBILE, CODE))
     expect(await kv.get(smsAttemptsKey(MOBILE))).toBe('1')
     expect(await kv.pttl(smsAttemptsKey(MOBILE))).toBeGreaterThanOrEqual(leastMsLeft(300, since))
     expect(await users.existsByMobile(MOBILE)).toBe(false)
@@ -190,7 +191,7 @@ describe('auth.register through createCaller', () => {
     for (let attempt = 1; attempt < MAX_SMS_CODE_ATTEMPTS; attempt++) {
       const r = await refusal(caller.register(input({ smsCode: `00000${attempt}` })))
       expect(r).toMatchObject({ errno: RET.DATAERR, errmsg: '短信验证码错误' })
-      expect(await kv.get(smsCodeKey(MOBILE))).toBe(CODE)
+      expect(await kv.get(smsCodeKey(MOBILE))).toBe(sealedSmsCode('register', MOBILE, CODE))
     }
     const fifth = await refusal(caller.register(input({ smsCode: '000005' })))
     expect(fifth).toMatchObject({
@@ -228,7 +229,12 @@ describe('auth.register through createCaller', () => {
   })
 
   it('20 concurrent guesses: exactly 5 are compared, the rest NODATA, and the code is gone', async () => {
-    const { caller, kv, users } = await setup()
+    // A daily cap above the 20 guesses, so that only the code's own five tries are in play.
+    const { caller, kv, users } = await setup({
+      config: {
+        attemptLimits: { ...TEST_CONFIG.attemptLimits, wrongCodeMobileDay: 20 },
+      },
+    })
     // The right code is the tenth guess: past the limit, it is never compared.
     const guesses = Array.from({ length: 20 }, (_, i) => (i === 9 ? CODE : `1000${10 + i}`))
     const outcomes = await Promise.all(
@@ -280,7 +286,7 @@ describe('auth.register through createCaller', () => {
   ] as const)('DBERR (4001) when Redis fails %s', async (_name, methods) => {
     const kv = new MemoryStore()
     const { caller, users, cookie } = await setup({ kv: failing(kv, [...methods]) })
-    await kv.set(smsCodeKey(MOBILE), CODE, 300)
+    await kv.set(smsCodeKey(MOBILE), sealedSmsCode('register', MOBILE, CODE), 300)
     const r = await refusal(caller.register(input()))
     expect(r).toMatchObject({
       code: 'INTERNAL_SERVER_ERROR',
@@ -306,7 +312,7 @@ describe('auth.register through createCaller', () => {
     const kv = new MemoryStore()
     const users = createMemoryUserDirectory()
     const { caller, cookie, logger } = await setup({ kv: failing(kv, ['set']), users })
-    await kv.set(smsCodeKey(MOBILE), CODE, 300)
+    await kv.set(smsCodeKey(MOBILE), sealedSmsCode('register', MOBILE, CODE), 300)
     const r = await refusal(caller.register(input()))
     expect(r).toMatchObject({
       errno: RET.DBERR,

@@ -1,5 +1,6 @@
 import { maskMobile } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
+import { countOutcome } from './metrics.ts'
 import type { UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
 import type { AuthServices } from './ports.ts'
@@ -23,6 +24,18 @@ export interface RegisterResult {
   user: UserSummary
 }
 
+/** Registers (registerSteps), counting each attempt as a sign-in by `register` for /metrics. */
+export function register(
+  services: AuthServices,
+  input: RegisterParsed,
+  cookie: SessionCookie,
+): Promise<RegisterResult> {
+  return countOutcome(
+    (outcome) => services.metrics.signIn('register', outcome),
+    () => registerSteps(services, input, cookie),
+  )
+}
+
 /**
  * The original's register view with the protections it lacked: the code is checked in constant
  * time, at most five times, and consumed by exactly one caller; the password is hashed (never
@@ -31,7 +44,7 @@ export interface RegisterResult {
  * before anything reveals whether the mobile is registered, so this call is no oracle for
  * strangers.
  */
-export async function register(
+async function registerSteps(
   services: AuthServices,
   input: RegisterParsed,
   cookie: SessionCookie,

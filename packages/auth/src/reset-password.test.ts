@@ -1,4 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { sealedSmsCode } from './testing/test-services.ts'
 import type { UserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -127,7 +128,9 @@ describe('auth.resetPassword through createCaller', () => {
       await refusal(caller.resetPassword(input({ mobile: OTHER, smsCode: '314159' }))),
     ).toMatchObject({ errno: RET.NODATA, errmsg: '短信验证码已失效，请重新获取' })
     expect(users.passwordHashOf(OTHER)).toBe(before)
-    expect(await services.smsCodeStore.for(purpose).peek(OTHER)).toBe('314159')
+    expect(await services.smsCodeStore.for(purpose).peek(OTHER)).toBe(
+      sealedSmsCode(purpose, OTHER, '314159'),
+    )
   })
 
   it('a mobile with no account: even its right (stored, never sent) code answers NODATA', async () => {
@@ -174,7 +177,7 @@ describe('auth.resetPassword through createCaller', () => {
   ])('input refused for %s: the code is untouched', async (_name, fields, errno, errmsg) => {
     const { caller, kv } = await setup()
     expect(await refusal(caller.resetPassword(input(fields)))).toMatchObject({ errno, errmsg })
-    expect(await kv.get(resetCodeKey)).toBe(CODE)
+    expect(await kv.get(resetCodeKey)).toBe(sealedSmsCode('reset', MOBILE, CODE))
     expect(await kv.get(smsCodeKeys('reset').attempts(MOBILE))).toBeNull()
   })
 
@@ -200,7 +203,7 @@ describe('auth.resetPassword through createCaller', () => {
     const { caller, cookie, users, logger } = await setup({
       kv: failing(kv, ['expiringSetMembers']),
     })
-    await kv.set(resetCodeKey, CODE, 300)
+    await kv.set(resetCodeKey, sealedSmsCode('reset', MOBILE, CODE), 300)
     expect(await refusal(caller.resetPassword(input()))).toMatchObject({
       errno: RET.DBERR,
       errmsg: '密码已重置，但未能退出其他登录，请重新获取验证码再试',
@@ -213,7 +216,7 @@ describe('auth.resetPassword through createCaller', () => {
   it('DBERR (4001) when the new session cannot be stored: the password is set', async () => {
     const kv = new MemoryStore()
     const { caller, cookie } = await setup({ kv: failing(kv, ['set']) })
-    await kv.set(resetCodeKey, CODE, 300)
+    await kv.set(resetCodeKey, sealedSmsCode('reset', MOBILE, CODE), 300)
     expect(await refusal(caller.resetPassword(input()))).toMatchObject({
       errno: RET.DBERR,
       errmsg: '密码已重置，但保存登录状态失败，请用新密码登录',

@@ -2,6 +2,7 @@ import { describeError, maskMobile } from '@signup/sms/log-fields'
 import type { UserSummary } from '@signup/db/user-directory'
 import type { SessionCookie } from '@signup/trpc/context'
 import { AuthError } from './auth-error.ts'
+import { countOutcome } from './metrics.ts'
 import type { AuthServices } from './ports.ts'
 import type { ResetPasswordParsed } from './schemas.ts'
 import { recordSignIn, startSession } from './session.ts'
@@ -22,6 +23,18 @@ export interface ResetPasswordResult {
   user: UserSummary
 }
 
+/** resetPasswordSteps, counting each attempt as a sign-in by `reset` for /metrics. */
+export function resetPassword(
+  services: AuthServices,
+  input: ResetPasswordParsed,
+  cookie: SessionCookie,
+): Promise<ResetPasswordResult> {
+  return countOutcome(
+    (outcome) => services.metrics.signIn('reset', outcome),
+    () => resetPasswordSteps(services, input, cookie),
+  )
+}
+
 /**
  * Sets a new password with a reset code (docs/contract.md section 9): the code is checked by
  * register's rules, the new hash stored, every session of the user ended (on every instance, from
@@ -30,7 +43,7 @@ export interface ResetPasswordResult {
  * is stored, never sent, so the send tells no one which numbers have accounts); its right code
  * answers as an expired one would.
  */
-export async function resetPassword(
+async function resetPasswordSteps(
   services: AuthServices,
   input: ResetPasswordParsed,
   cookie: SessionCookie,

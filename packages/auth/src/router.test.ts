@@ -1,4 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
+import { sealedSmsCode } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
@@ -47,7 +48,9 @@ describe('auth.sendSmsCode through createCaller', () => {
     expect(sms.sent[0]?.mobile).toBe(MOBILE)
     expect(sms.sent[0]?.code).toMatch(/^\d{6}$/)
     expect(sms.sent[0]?.ttlMinutes).toBe(5)
-    expect(await kv.get(smsCodeKey(MOBILE))).toBe(sms.sent[0]?.code)
+    expect(await kv.get(smsCodeKey(MOBILE))).toBe(
+      sealedSmsCode('register', MOBILE, sms.sent[0]?.code ?? ''),
+    )
     expect(await kv.pttl(smsCodeKey(MOBILE))).toBeGreaterThanOrEqual(leastMsLeft(300, since))
     expect(limiter.peek(resendKey(MOBILE))?.ttlMs).toBeGreaterThanOrEqual(leastMsLeft(60, since))
     expect(await kv.get(captchaKey(CAPTCHA_ID))).toBeNull()

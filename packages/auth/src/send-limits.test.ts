@@ -1,4 +1,5 @@
 import { TRPCError } from '@trpc/server'
+import { sealedSmsCode } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { legacyImageCode, legacySendSmsCode } from './legacy-routes.ts'
@@ -183,7 +184,9 @@ describe('test numbers', () => {
     const { send, sms, kv } = setup({ testNumbers })
     for (let i = 0; i < 12; i++) expect((await send('13800000000', `10.5.${i}.1`)).errno).toBe(0)
     expect(sms.sent).toHaveLength(0)
-    expect(await kv.get(smsCodeKey('13800000000'))).toBe('123456')
+    expect(await kv.get(smsCodeKey('13800000000'))).toBe(
+      sealedSmsCode('register', '13800000000', '123456'),
+    )
   })
 
   it('still count against the per-IP and global limits', async () => {

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
+import { countOutcome } from './metrics.ts'
 import type { AuthServices, SendSubject } from './ports.ts'
 import type { SendSmsCodeParsed } from './schemas.ts'
 
@@ -31,6 +32,18 @@ export interface SendRequestInfo {
   clientIp: string | null
 }
 
+/** Sends a code (sendSmsCodeSteps), counting how each send ended, by purpose, for /metrics. */
+export function sendSmsCode(
+  services: AuthServices,
+  input: SendSmsCodeParsed,
+  request: SendRequestInfo,
+): Promise<SendSmsCodeResult> {
+  return countOutcome(
+    (outcome) => services.metrics.smsSend(input.purpose, outcome),
+    () => sendSmsCodeSteps(services, input, request),
+  )
+}
+
 /**
  * Steps 3 to 8 of docs/contract.md section 1, after the input passed sendSmsCodeInput (steps 1 and 2).
  * Throws AuthError for every refusal. Whatever happens after step 3 the captcha is spent, and a
@@ -42,7 +55,7 @@ export interface SendRequestInfo {
  * same whether the mobile has an account or not: with none, every step runs but the SMS, and the
  * provider is never waited for, so neither the answer nor its time tells which numbers have one.
  */
-export async function sendSmsCode(
+async function sendSmsCodeSteps(
   services: AuthServices,
   input: SendSmsCodeParsed,
   request: SendRequestInfo,
@@ -81,6 +94,7 @@ export async function sendSmsCode(
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   })
   if (refused) {
+    services.metrics.limitRefusal(refused.limit)
     logger.info(
       { mobile: maskMobile(mobile), limit: refused.limit, retryAfter: refused.retryAfter },
       'sms send refused by a limit',

@@ -3,9 +3,11 @@ import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
 import { createScryptHasher } from './password-hash.ts'
+import { noAuthMetrics } from './metrics.ts'
 import type {
   AuthConfig,
   AuthLogger,
+  AuthMetrics,
   AuthServices,
   PasswordHasher,
   PasswordVerifier,
@@ -16,6 +18,8 @@ import { createSessionStore } from './session-store.ts'
 import { createCaptchaLimiter, createSendLimiter } from './send-limiter.ts'
 import { createCodeGuessLimiter, createSignInLimiter } from './sign-in-limiter.ts'
 import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
+import { createSmsCodeSealer } from './sms-code-at-rest.ts'
+import type { SmsCodeStorage } from './sms-code-at-rest.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
 export const cryptoRandom: RandomSource = {
@@ -32,6 +36,12 @@ export function createAuthServices(options: {
   sms: SmsSender
   logger: AuthLogger
   config: AuthConfig
+  /** What /metrics counts; nothing unless given. */
+  metrics?: AuthMetrics
+  /** Key of the stored codes' HMAC (AUTH_SECRET, at least 32 bytes). */
+  authSecret: string
+  /** `hmac` unless a cut-over asks for the original's plain register codes. */
+  smsCodeStorage?: SmsCodeStorage
   random?: RandomSource
   /** Production's scrypt cost unless given; tests pass a cheap one. */
   passwordHasher?: PasswordHasher
@@ -42,7 +52,10 @@ export function createAuthServices(options: {
   const scrypt = createScryptHasher()
   return {
     captchaStore: createCaptchaStore(options.kv),
-    smsCodeStore: createSmsCodeStore(options.kv),
+    smsCodeStore: createSmsCodeStore(
+      options.kv,
+      createSmsCodeSealer(options.authSecret, options.smsCodeStorage),
+    ),
     sendLimiter: createSendLimiter(options.limiter, options.config, options.logger),
     captchaLimiter: createCaptchaLimiter(options.limiter, options.config),
     signInLimiter: createSignInLimiter(options.limiter, options.config),
@@ -53,6 +66,7 @@ export function createAuthServices(options: {
     users: options.users,
     sms: options.sms,
     logger: options.logger,
+    metrics: options.metrics ?? noAuthMetrics,
     config: options.config,
     random: options.random ?? cryptoRandom,
   }

@@ -71,6 +71,8 @@ export async function checkSmsCode(
 /**
  * Decision record 006's check, on the purpose's own code: read it, count the attempt, compare in
  * constant time, and consume it by compare-and-delete. Throws NODATA, or DATAERR for a wrong code.
+ * What is read and compared is the sealed form (decision record 017): the given code is sealed
+ * the same way, so the digits are never in Redis to compare against.
  */
 async function compareAndConsume(
   services: Pick<AuthServices, 'smsCodeStore' | 'config'>,
@@ -95,7 +97,7 @@ async function compareAndConsume(
     await store.consume(mobile, expected).catch(storeFailed)
     throw expired()
   }
-  if (!smsCodeMatches(expected, given)) {
+  if (!smsCodeMatches(expected, store.seal(mobile, given))) {
     if (attempt < MAX_SMS_CODE_ATTEMPTS) {
       throw new AuthError('DATAERR', M.codeWrong, { field: 'smsCode' })
     }

@@ -1,5 +1,6 @@
 import type { KeyValueStore } from '@signup/kv/store'
 import type { CaptchaStore, SmsCodePurpose, SmsCodeStore, SmsCodeStores } from './ports.ts'
+import type { SmsCodeSealer } from './sms-code-at-rest.ts'
 
 /** Key names shared with the original system during a cut-over (docs/contract.md section 5). */
 export const captchaKey = (id: string): string => `ImageCode_${id}`
@@ -39,24 +40,34 @@ export function createCaptchaStore(kv: KeyValueStore): CaptchaStore {
   }
 }
 
-/** The codes of every purpose; the store itself is register's (SmsCodeStores). */
-export function createSmsCodeStore(kv: KeyValueStore): SmsCodeStores {
+/**
+ * The codes of every purpose, each kept sealed (sms-code-at-rest.ts: an HMAC, never the digits,
+ * but for register's in `plain` mode); the store itself is register's (SmsCodeStores).
+ */
+export function createSmsCodeStore(kv: KeyValueStore, sealer: SmsCodeSealer): SmsCodeStores {
+  const storeOf = (purpose: SmsCodePurpose) =>
+    purposeStore(kv, smsCodeKeys(purpose), (mobile, code) => sealer.seal(purpose, mobile, code))
   const stores = {
-    register: purposeStore(kv, smsCodeKeys('register')),
-    login: purposeStore(kv, smsCodeKeys('login')),
-    reset: purposeStore(kv, smsCodeKeys('reset')),
+    register: storeOf('register'),
+    login: storeOf('login'),
+    reset: storeOf('reset'),
   } satisfies Record<SmsCodePurpose, SmsCodeStore>
   return { ...stores.register, for: (purpose) => stores[purpose] }
 }
 
-function purposeStore(kv: KeyValueStore, keys: SmsCodeKeys): SmsCodeStore {
+function purposeStore(
+  kv: KeyValueStore,
+  keys: SmsCodeKeys,
+  seal: (mobile: string, code: string) => string,
+): SmsCodeStore {
   return {
+    seal,
     save: async (mobile, code, ttlSeconds) => {
       // The code is replaced first, then its count reset; both go out in this order on one
       // connection, in one round trip. A check racing this either read the old code (and can no
       // longer consume it: the value changed) or has its attempt counted against the new one.
       await Promise.all([
-        kv.set(keys.code(mobile), code, ttlSeconds),
+        kv.set(keys.code(mobile), seal(mobile, code), ttlSeconds),
         kv.del(keys.attempts(mobile)),
       ])
     },
@@ -65,6 +76,6 @@ function purposeStore(kv: KeyValueStore, keys: SmsCodeKeys): SmsCodeStore {
     },
     peek: (mobile) => kv.get(keys.code(mobile)),
     countAttempt: (mobile, ttlSeconds) => kv.increment(keys.attempts(mobile), ttlSeconds),
-    consume: (mobile, code) => kv.deleteIfEqual(keys.code(mobile), code),
+    consume: (mobile, sealed) => kv.deleteIfEqual(keys.code(mobile), sealed),
   }
 }

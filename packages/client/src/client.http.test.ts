@@ -70,6 +70,9 @@ beforeAll(async () => {
     TWILIO_AUTH_TOKEN: '0123456789abcdef'.repeat(2),
     TWILIO_FROM: '+15005550006',
     TWILIO_BASE_URL: twilio.url,
+    // This suite reads register codes from SMS_<mobile>, as the original's register view does
+    // during a cut-over (SMS_CODE_STORAGE=plain); HMAC storage is tested in harden.http.test.ts.
+    SMS_CODE_STORAGE: 'plain',
   })
   redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix, lazyConnect: true })
   await redis.connect()

@@ -34,6 +34,16 @@ describe('getHealth', () => {
     })
   })
 
+  it('503 while the server shuts down: draining, nothing checked', async () => {
+    const report = { status: 'draining', down: [] }
+    const server = answering(503, JSON.stringify(report))
+    expect(await getHealth({ url: 'http://server', fetch: server.fetch })).toEqual({
+      ok: false,
+      httpStatus: 503,
+      report,
+    })
+  })
+
   it('an answer that is not a health report throws, naming the status', async () => {
     const page = answering(404, '<!doctype html><title>Not found</title>')
     await expect(getHealth({ url: 'http://server', fetch: page.fetch })).rejects.toThrow(

@@ -1,12 +1,15 @@
 import type { FetchLike } from './client.ts'
 
-/** The body of `GET /healthz`: `ok` or `down` for each store, and the names of those down. */
-export interface HealthzBody {
-  status: 'ok' | 'down'
-  postgres: 'ok' | 'down'
-  redis: 'ok' | 'down'
-  down: string[]
-}
+/** What a store answered to the server's ping: in time, with an error, or not within its deadline. */
+export type StoreState = 'ok' | 'down' | 'timeout'
+
+/**
+ * The body of `GET /healthz`: each store's state and the names of those not ok; or, once the
+ * server is shutting down, `draining` with no store checked.
+ */
+export type HealthzBody =
+  | { status: 'ok' | 'down'; postgres: StoreState; redis: StoreState; down: string[] }
+  | { status: 'draining'; down: [] }
 
 export interface Health {
   /** True on 200: every store answered. */
@@ -38,5 +41,5 @@ export async function getHealth(options: { url: string; fetch?: FetchLike }): Pr
 function isHealthzBody(body: unknown): body is HealthzBody {
   if (typeof body !== 'object' || body === null) return false
   const { status } = body as Record<string, unknown>
-  return status === 'ok' || status === 'down'
+  return status === 'ok' || status === 'down' || status === 'draining'
 }

@@ -11,6 +11,8 @@ export interface CreateDbOptions {
   max?: number
   /** How long to wait for a new connection before failing the query (default 2000 ms). */
   connectionTimeoutMillis?: number
+  /** How long an idle connection stays open (default 30 s). */
+  idleTimeoutMillis?: number
 }
 
 /** One Prisma client over a pg pool, plus the health check and shutdown a server needs. */
@@ -42,7 +44,7 @@ export function createDb(options: CreateDbOptions): Db {
     max: options.max,
     // Without a timeout pg waits on the OS (minutes for a black-holed host): fail fast instead.
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS,
-    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? IDLE_TIMEOUT_MS,
   })
   // An idle client that errors (server restarted, backend terminated) is dropped by the pool; the
   // event must have a listener or Node treats it as unhandled and exits.

@@ -36,6 +36,30 @@ describe('startEmbeddedPostgres', () => {
     await rm(tempDir, { recursive: true, force: true })
   })
 
+  it('the send path lookup survives the pool replacing its connection (unnamed; a named one does not)', async () => {
+    const embedded = await start()
+    await migrateDatabase(embedded.url)
+    const db = createDb({ url: embedded.url, max: 1, idleTimeoutMillis: 20 })
+    const lookUpAfterIdle = async (users: ReturnType<typeof createUserDirectory>) => {
+      await users.existsByMobile('13800138009')
+      // The pool closes its idle connection; the next lookup runs on a new one.
+      const deadline = Date.now() + 20_000
+      while (db.pool.totalCount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(db.pool.totalCount).toBe(0)
+      return users.existsByMobile('13800138009')
+    }
+    try {
+      expect(await lookUpAfterIdle(createUserDirectory(db, { namedStatements: false }))).toBe(false)
+      // What the dev server did before: every send failed once the first connection was replaced.
+      await expect(lookUpAfterIdle(createUserDirectory(db))).rejects.toThrow(/already exists/)
+    } finally {
+      await db.close()
+      await stop(embedded)
+    }
+  })
+
   it('serves a migrated database whose rows survive a restart on the same directory', async () => {
     const first = await start()
     expect(first.url).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/)

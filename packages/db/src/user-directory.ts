@@ -54,19 +54,33 @@ const SUMMARY = { id: true, mobile: true, nickName: true } as const
  * and every other read stay Prisma's.
  */
 const EXISTS_BY_MOBILE = {
-  name: 'signup-user-exists-by-mobile',
   text: 'SELECT 1 FROM "users" WHERE "mobile" = $1 LIMIT 1',
   // Rows as arrays: only their count is read.
   rowMode: 'array',
 } as const
 
-/** A UserDirectory over the users table; errors (database down, ...) propagate to the caller. */
-export function createUserDirectory(db: Pick<Db, 'prisma' | 'pool'>): UserDirectory {
+const EXISTS_BY_MOBILE_NAME = 'signup-user-exists-by-mobile'
+
+/**
+ * A UserDirectory over the users table; errors (database down, ...) propagate to the caller.
+ * `namedStatements: false` sends the send path's lookup unnamed: where connections share one
+ * server session, a named statement outlives the connection that prepared it and the next one's
+ * PREPARE fails (42P05) — the embedded PGlite database does this once the pool replaces an idle
+ * connection (decision record 012).
+ */
+export function createUserDirectory(
+  db: Pick<Db, 'prisma' | 'pool'>,
+  options: { namedStatements?: boolean } = {},
+): UserDirectory {
   const { prisma, pool } = db
+  const existsByMobile =
+    options.namedStatements === false
+      ? EXISTS_BY_MOBILE
+      : { ...EXISTS_BY_MOBILE, name: EXISTS_BY_MOBILE_NAME }
   return {
     async existsByMobile(mobile) {
       // mobile is unique-indexed, so this is one index lookup returning at most one row.
-      const result = await pool.query({ ...EXISTS_BY_MOBILE, values: [mobile] })
+      const result = await pool.query({ ...existsByMobile, values: [mobile] })
       return result.rows.length > 0
     },
     async create({ mobile, nickName, passwordHash, lastLoginAt }) {

@@ -5,6 +5,7 @@ import { readSmsProviderSettings } from './provider-config.ts'
 import type { SmsProviderName, SmsProviderSettings } from './provider-config.ts'
 import { createRonglianSender } from './ronglian-sender.ts'
 import type { SmsLogger, SmsSender } from './sender.ts'
+import type { SmsMetrics } from './sms-metrics.ts'
 import { createTencentSender } from './tencent-sender.ts'
 import { createTwilioSender } from './twilio-sender.ts'
 
@@ -16,14 +17,14 @@ import { createTwilioSender } from './twilio-sender.ts'
 export function createConfiguredSender(
   providers: readonly SmsProviderName[],
   source: Record<string, unknown>,
-  options: { logger: SmsLogger; production: boolean },
+  options: { logger: SmsLogger; production: boolean; metrics?: SmsMetrics },
 ): SmsSender {
   const names: readonly SmsProviderName[] = providers.length > 0 ? providers : ['console']
   const settings = readSmsProviderSettings(names, source)
   const senders = names.map((name) => createProvider(name, settings, options))
   const [only] = senders
   if (senders.length === 1 && only?.name === 'console') return only
-  return createFailoverSender({ senders, logger: options.logger })
+  return createFailoverSender({ senders, logger: options.logger, metrics: options.metrics })
 }
 
 function createProvider(

@@ -3,6 +3,7 @@ import { createAliyunSender } from './aliyun-sender.ts'
 import { createConsoleSender } from './console-sender.ts'
 import { createFailoverSender } from './failover-sender.ts'
 import { createRecordingSender } from './testing/recording-sender.ts'
+import { SmsSendError } from './sender.ts'
 import type { SmsSender } from './sender.ts'
 import { createTencentSender } from './tencent-sender.ts'
 import { startFakeAliyun } from './testing/fake-aliyun.ts'
@@ -217,6 +218,50 @@ describe('failover with in-process senders', () => {
     }
     await createFailoverSender({ logger, senders: [slow], clock: () => now }).sendCode(MESSAGE)
     expect(logger.lines[0]?.fields.latencyMs).toBe(42)
+  })
+
+  it('counts every provider request by provider and result, with its duration', async () => {
+    const calls: [string, string, number][] = []
+    const metrics = {
+      providerCall: (provider: string, result: string, seconds: number) =>
+        calls.push([provider, result, seconds]),
+    }
+    let now = 0
+    /** A sender whose every request takes `ms` on the test clock. */
+    const taking = (ms: number, sender: SmsSender): SmsSender => ({
+      name: sender.name,
+      sendCode: (message) => {
+        now += ms
+        return sender.sendCode(message)
+      },
+    })
+    const first = createRecordingSender('first')
+    const second = createRecordingSender('second')
+    const timedOut: SmsSender = {
+      name: 'slow',
+      sendCode: () =>
+        Promise.reject(new SmsSendError('slow', 'no answer', { retryable: true, code: 'timeout' })),
+    }
+    const failover = createFailoverSender({
+      logger: recordingLogger(),
+      metrics,
+      clock: () => now,
+      senders: [taking(300, timedOut), taking(20, first), taking(40, second)],
+    })
+    await failover.sendCode(MESSAGE) // slow times out, first sends
+    first.failNext(1, { retryable: true })
+    await failover.sendCode(MESSAGE) // slow times out, first is throttled, second sends
+    first.failNext(1, { retryable: false })
+    await failureOf(failover.sendCode(MESSAGE)) // slow times out, first refuses: final
+    expect(calls).toEqual([
+      ['slow', 'timeout', 0.3],
+      ['first', 'ok', 0.02],
+      ['slow', 'timeout', 0.3],
+      ['first', 'retryable', 0.02],
+      ['second', 'ok', 0.04],
+      ['slow', 'timeout', 0.3],
+      ['first', 'refused', 0.02],
+    ])
   })
 
   it('refuses an empty provider list', () => {

@@ -1,11 +1,15 @@
 import { describeError, maskMobile, redactProviderText } from './log-fields.ts'
 import { SmsSendError } from './sender.ts'
 import type { SendContext, SmsCodeMessage, SmsLogger, SmsSender } from './sender.ts'
+import { noSmsMetrics, providerCallResultOf } from './sms-metrics.ts'
+import type { SmsMetrics } from './sms-metrics.ts'
 
 export interface FailoverSenderConfig {
   /** The providers in failover order; the first is tried first. */
   senders: readonly SmsSender[]
   logger: SmsLogger
+  /** Each provider request, by provider and result, with its duration; nothing by default. */
+  metrics?: SmsMetrics
   /** Injected for tests; performance.now() otherwise. */
   clock?: () => number
 }
@@ -19,6 +23,7 @@ export interface FailoverSenderConfig {
 export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
   const { senders } = config
   const clock = config.clock ?? (() => performance.now())
+  const metrics = config.metrics ?? noSmsMetrics
   if (senders.length === 0) throw new Error('failover needs at least one SMS provider')
   const name = senders.map((sender) => sender.name).join(',')
 
@@ -35,6 +40,7 @@ export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
         const attemptStarted = clock()
         try {
           await sender.sendCode(message, context)
+          metrics.providerCall(sender.name, 'ok', (clock() - attemptStarted) / 1000)
           logger.info(
             {
               outcome: 'sent',
@@ -48,13 +54,15 @@ export function createFailoverSender(config: FailoverSenderConfig): SmsSender {
           return
         } catch (error) {
           lastError = asSendError(sender.name, error, message)
+          const seconds = (clock() - attemptStarted) / 1000
+          metrics.providerCall(sender.name, providerCallResultOf(lastError), seconds)
           logger.warn(
             {
               provider: sender.name,
               attempt: attempts,
               retryable: lastError.retryable,
               providerCode: lastError.code,
-              latencyMs: Math.round(clock() - attemptStarted),
+              latencyMs: Math.round(seconds * 1000),
               mobile,
               error: lastError.message,
             },

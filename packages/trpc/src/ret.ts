@@ -70,6 +70,16 @@ export const RET_TRPC_CODE: Record<RefusalName, TRPC_ERROR_CODE_KEY> = {
 }
 
 /**
+ * A fault of the server or a system it depends on (4001, 4301, 4500 and the like), not of the
+ * request: each such answer, on either surface, writes one error line (docs/contract.md
+ * section 11). The tRPC code the table gives it is what says so.
+ */
+export function isServerFault(ret: RefusalName): boolean {
+  const code = RET_TRPC_CODE[ret]
+  return code === 'INTERNAL_SERVER_ERROR' || code === 'BAD_GATEWAY'
+}
+
+/**
  * A refusal of a domain: what went wrong, in the table's terms. Domains throw their own subclass
  * (AuthError); the adapters turn any of them into a response, each in one place.
  */

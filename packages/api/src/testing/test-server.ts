@@ -3,13 +3,22 @@ import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { REPO_ROOT } from '@signup/db/migrate'
+import { TEST_AUTH_SECRET } from '@signup/auth/testing/test-services'
 
 /** The web app, whose production server the tests start by path (no package dependency on it). */
 export const WEB_DIR = path.join(REPO_ROOT, 'apps', 'web')
 
+/**
+ * What `pnpm start` runs in WEB_DIR (apps/web's start script, checked by
+ * apps/web/server/compiled.http.test.ts): the bundle `pnpm build` writes, under plain node.
+ */
+export const COMPILED_SERVER = { nodeArgs: [] as string[], entry: 'dist/main.mjs' }
+
 export interface RunningServer {
   url: string
   port: number
+  /** http://…/metrics when the server was started with METRICS_PORT. */
+  metricsUrl: string | undefined
   process: ChildProcess
   /** Everything the server printed, for assertions on its log. */
   output: () => string
@@ -17,34 +26,39 @@ export interface RunningServer {
 }
 
 /**
- * Starts the production server (`pnpm start`'s command) as its own process on a free port and
- * resolves once it listens. Needs `next build` to have run (pnpm test does it first).
+ * Starts the production server (`pnpm start`'s command, the compiled bundle) as its own process on
+ * a free port and resolves once it listens; `dev` starts `pnpm dev`'s instead (tsx, Next in
+ * development mode). Needs `pnpm build` to have run (pnpm test does it first).
  */
 export async function startServer(
   env: Record<string, string>,
   options: { dev?: boolean; timeoutMs?: number; keepOutput?: boolean; nodeArgs?: string[] } = {},
 ): Promise<RunningServer> {
-  if (!options.dev && !existsSync(path.join(WEB_DIR, '.next', 'BUILD_ID'))) {
+  const built = ['.next/BUILD_ID', COMPILED_SERVER.entry].every((file) =>
+    existsSync(path.join(WEB_DIR, file)),
+  )
+  if (!options.dev && !built) {
     throw new Error('apps/web has no production build: run `pnpm build` first')
   }
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts'],
-    {
-      cwd: WEB_DIR,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        NODE_ENV: options.dev ? 'development' : 'production',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        NEXT_TELEMETRY_DISABLED: '1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const command = options.dev
+    ? ['--import', 'tsx', 'server/main.ts']
+    : [...COMPILED_SERVER.nodeArgs, COMPILED_SERVER.entry]
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...command], {
+    cwd: WEB_DIR,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: options.dev ? 'development' : 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      NEXT_TELEMETRY_DISABLED: '1',
+      // Production requires one; tests seed and check sealed codes with it (sealedSmsCode).
+      AUTH_SECRET: TEST_AUTH_SECRET,
+      ...env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   let listening = false
   // A benchmark's server logs a line per request; past start-up it need not be kept in memory.
@@ -75,9 +89,11 @@ export async function startServer(
     })
   })
 
+  const metricsUrl = /metrics on (http:\/\/[^\s"]+\/metrics)/.exec(output)?.[1]
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    metricsUrl,
     process: child,
     output: () => output,
     stop: () =>

@@ -8,7 +8,9 @@ import {
 } from './test-infra.ts'
 import type { TestDatabase } from './test-infra.ts'
 import { RET } from '@signup/trpc/ret'
-import { captchaKey, resendKey } from '@signup/auth/stores'
+import { captchaKey, resendKey, smsCodeKeys } from '@signup/auth/stores'
+import type { SmsCodePurpose } from '@signup/auth/ports'
+import { sealedSmsCode } from '@signup/auth/testing/test-services'
 import { freshMobile } from '@signup/db/testing/mobiles'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startServer } from './test-server.ts'
@@ -31,6 +33,12 @@ export interface TestStack {
    * Redis: no SMS, no code, no limit counted.
    */
   logsFlushed(): Promise<void>
+  /**
+   * Replaces the code waiting for this purpose and mobile with `code`, sealed as the server seals
+   * it, with a fresh attempt count, as a send would: Redis holds an HMAC (decision record 017), so
+   * a test that needs the digits sets them.
+   */
+  seedSmsCode(purpose: SmsCodePurpose, mobile: string, code: string): Promise<string>
   stop(): Promise<void>
 }
 
@@ -84,6 +92,12 @@ export async function startTestStack(
       if (answer.errno !== RET.REQERR)
         throw new Error(`logsFlushed: the send answered ${answer.errno}`)
       await waitUntil('the server logs the refused send', () => server.output().includes(requestId))
+    },
+    async seedSmsCode(purpose, mobile, code) {
+      const keys = smsCodeKeys(purpose)
+      await redis.set(keys.code(mobile), sealedSmsCode(purpose, mobile, code), 300)
+      await redis.del(keys.attempts(mobile))
+      return code
     },
     async stop() {
       await server.stop()

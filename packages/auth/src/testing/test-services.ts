@@ -9,6 +9,7 @@ import { createScryptHasher } from '../password-hash.ts'
 import type {
   AuthConfig,
   AuthLogger,
+  AuthMetrics,
   AuthServices,
   PasswordHasher,
   PasswordVerifier,
@@ -17,6 +18,9 @@ import type {
 import type { UserDirectory } from '@signup/db/user-directory'
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
 import { createAuthServices } from '../services.ts'
+import { createSmsCodeSealer } from '../sms-code-at-rest.ts'
+import type { SmsCodeStorage } from '../sms-code-at-rest.ts'
+import type { SmsCodePurpose } from '../ports.ts'
 import { cryptoRandom } from '../services.ts'
 import { refusalDataOf } from '@signup/trpc/init'
 import { RET } from '@signup/trpc/ret'
@@ -64,6 +68,34 @@ export function createRecordingLogger(): AuthLogger & { lines: LoggedLine[] } {
   return { lines, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
+/** Metrics that keep each call as `name label,label`, in order, for a test to read back. */
+export function createRecordingMetrics(): AuthMetrics & { events: string[] } {
+  const events: string[] = []
+  return {
+    events,
+    smsSend: (purpose, outcome) => events.push(`smsSend ${purpose},${outcome}`),
+    limitRefusal: (limit) => events.push(`limitRefusal ${limit}`),
+    captchaImage: (outcome) => events.push(`captchaImage ${outcome}`),
+    signIn: (method, outcome) => events.push(`signIn ${method},${outcome}`),
+  }
+}
+
+/** The AUTH_SECRET of every test's services and servers (never a production value). */
+export const TEST_AUTH_SECRET = 'test-auth-secret-0123456789abcdef0123456789'
+
+/** What Redis holds for a code under TEST_AUTH_SECRET: tests seed codes and check them with it. */
+export function sealedSmsCode(
+  purpose: SmsCodePurpose,
+  mobile: string,
+  code: string,
+  storage: SmsCodeStorage = 'hmac',
+): string {
+  return createSmsCodeSealer(TEST_AUTH_SECRET, storage).seal(purpose, mobile, code)
+}
+
+/** What an HMAC-sealed code looks like in Redis: 43 base64url characters, never 6 digits. */
+export const SEALED_CODE = /^[A-Za-z0-9_-]{43}$/
+
 export const TEST_CONFIG: AuthConfig = {
   imageCodeTtlSeconds: 300,
   smsCodeTtlSeconds: 300,
@@ -77,11 +109,14 @@ export const TEST_CONFIG: AuthConfig = {
     globalHour: 1000,
     captchaIpMinute: 30,
   },
-  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 20 },
+  attemptLimits: { loginMobile15Min: 10, loginIpHour: 100, wrongCodeMobileDay: 10 },
   testNumbers: new Map(),
 }
 
-/** Services over the given store (in-process by default) with a recording sender and logger. */
+/**
+ * Services over the given store (in-process by default) with a recording sender, logger and
+ * metrics.
+ */
 export function createTestServices(
   overrides: {
     kv?: KeyValueStore
@@ -93,8 +128,10 @@ export function createTestServices(
     config?: Partial<AuthConfig>
     passwordHasher?: PasswordHasher
     passwordVerifier?: PasswordVerifier
+    smsCodeStorage?: SmsCodeStorage
   } = {},
 ) {
+  const metrics = createRecordingMetrics()
   const kv = overrides.kv ?? new MemoryStore()
   const limiter = overrides.limiter ?? new MemoryLimiter()
   const sms = overrides.sms ?? createRecordingSender()
@@ -106,12 +143,15 @@ export function createTestServices(
     users,
     sms,
     logger,
+    metrics,
     config: { ...TEST_CONFIG, ...overrides.config },
+    authSecret: TEST_AUTH_SECRET,
+    smsCodeStorage: overrides.smsCodeStorage ?? 'hmac',
     random: overrides.random ?? cryptoRandom,
     passwordHasher: overrides.passwordHasher ?? testPasswordHasher,
     passwordVerifier: overrides.passwordVerifier ?? testPasswordHasher,
   })
-  return { services, kv, limiter, sms, logger, users }
+  return { services, kv, limiter, sms, logger, users, metrics }
 }
 
 /** What a verifier was asked to check a password against, in order. */

@@ -26,6 +26,8 @@ export type FakeBehaviour =
   | { kind: 'server-error'; status?: number }
   /** Accept the request and never answer. */
   | { kind: 'hang' }
+  /** Accept the request and answer it as a success only when the test calls `release()`. */
+  | { kind: 'held' }
   /** A 200 whose body is not the provider's JSON. */
   | { kind: 'malformed' }
 
@@ -42,6 +44,8 @@ export interface FakeProvider {
   /** What the fake found wrong in requests, checked as the provider would; empty when all passed. */
   readonly problems: string[]
   behaviour: FakeBehaviour
+  /** Answers every request held so far (behaviour `held`) as a success. */
+  release(): void
   close(): Promise<void>
 }
 
@@ -57,6 +61,7 @@ export async function startFakeProvider(handlers: {
   const requests: ReceivedRequest[] = []
   const problems: string[] = []
   const state: { behaviour: FakeBehaviour } = { behaviour: { kind: 'success' } }
+  const held: (() => void)[] = []
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -75,6 +80,12 @@ export async function startFakeProvider(handlers: {
       }
       requests.push(request)
       const found = handlers.check(request)
+      const respond = (answer: FakeAnswer): void => {
+        res.writeHead(answer.status, {
+          'content-type': answer.contentType ?? 'application/json;charset=utf-8',
+        })
+        res.end(answer.body)
+      }
       let answer: FakeAnswer
       if (found.length > 0) {
         problems.push(...found)
@@ -82,6 +93,10 @@ export async function startFakeProvider(handlers: {
       } else {
         const behaviour = state.behaviour
         if (behaviour.kind === 'hang') return
+        if (behaviour.kind === 'held') {
+          held.push(() => respond(handlers.answer({ kind: 'success' }, request)))
+          return
+        }
         if (behaviour.kind === 'server-error') {
           const status = behaviour.status ?? 503
           const body = `<html><body>${status} Service Unavailable</body></html>`
@@ -92,10 +107,7 @@ export async function startFakeProvider(handlers: {
           answer = handlers.answer(behaviour, request)
         }
       }
-      res.writeHead(answer.status, {
-        'content-type': answer.contentType ?? 'application/json;charset=utf-8',
-      })
-      res.end(answer.body)
+      respond(answer)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -110,6 +122,9 @@ export async function startFakeProvider(handlers: {
     },
     set behaviour(value: FakeBehaviour) {
       state.behaviour = value
+    },
+    release() {
+      for (const answer of held.splice(0)) answer()
     },
     close() {
       // Hanging requests hold their sockets open; close them so the server can stop.
