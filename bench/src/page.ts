@@ -1,5 +1,5 @@
-// The signup page's weight and speed: first-load JavaScript of `/` from the production build,
-// and largest contentful paint and time to interactive measured in Chromium.
+// The pages' weight and speed: first-load JavaScript of `/`, `/login` and `/reset` from the
+// production build, and largest contentful paint and time to interactive measured in Chromium.
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
@@ -8,6 +8,15 @@ import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { chromiumLaunchOptions } from '@signup/chromium'
 import { WEB_DIR } from '@signup/api/testing/test-server'
+
+/** The pages measured; `captcha`: the page shows one as it loads (its paint is timed too). */
+export const PAGES = [
+  { path: '/', captcha: true },
+  { path: '/login', captcha: false },
+  { path: '/reset', captcha: true },
+] as const
+
+export type BenchPage = (typeof PAGES)[number]
 
 /** Every load is on a 375 px phone screen. */
 const PHONE = { width: 375, height: 740 }
@@ -18,18 +27,19 @@ function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Sums the gzip size of every script the prerendered `/` makes the browser download, as the build
- * wrote them: each `<script src>` (the pages router's runtime, framework, shared and page chunks
+ * Sums the gzip size of every script a prerendered page (`/` is index.html, `/login` login.html)
+ * makes the browser download, as the build wrote them: each `<script src>` (the pages router's runtime, framework, shared and page chunks
  * and its build manifests) and each script the HTML preloads. `noModule` scripts are legacy
  * polyfills that current browsers never download.
  */
-export async function firstLoadJs(): Promise<{
+export async function firstLoadJs(route: string): Promise<{
   files: number
   gzipBytes: number
   rawBytes: number
   perFile: { file: string; gzipBytes: number; rawBytes: number }[]
 }> {
-  const html = await readFile(path.join(WEB_DIR, '.next/server/pages/index.html'), 'utf8')
+  const name = route === '/' ? 'index' : route.replace(/^\//, '')
+  const html = await readFile(path.join(WEB_DIR, `.next/server/pages/${name}.html`), 'utf8')
   const scripts = [...html.matchAll(/<script([^>]+)>/g)]
     .filter((match) => !/nomodule/i.test(match[1] ?? ''))
     .map((match) => /src="(\/_next\/static\/[^"]+\.js)"/.exec(match[1] ?? '')?.[1])
@@ -59,18 +69,19 @@ export async function firstLoadJs(): Promise<{
 
 export interface PageTiming {
   lcpMs: number
-  /** Navigation start until React has hydrated the form (its handlers answer input). */
+  /** Navigation start until React has hydrated the page (its handlers answer input). */
   interactiveMs: number
-  /** Navigation start until the first captcha is shown (hydrated, and the API answered). */
-  captchaMs: number
+  /** Navigation start until the first captcha is shown (hydrated, and the API answered); null
+   * for a page that shows none as it loads. */
+  captchaMs: number | null
 }
 
 /**
- * Resolves with the time of the `signup:hydrated` mark, once the form has set it. A string, so
- * that tsx's name helpers (which the page does not have) stay out of it.
+ * Resolves with the time of the `signup:hydrated` mark, once the page has set it (PageShell's first
+ * effect). A string, so that tsx's name helpers (which the page does not have) stay out of it.
  */
 const HYDRATED_AT = `new Promise((resolve, reject) => {
-  setTimeout(() => reject(new Error('the form did not hydrate within 30 s')), 30000)
+  setTimeout(() => reject(new Error('the page did not hydrate within 30 s')), 30000)
   const read = () => performance.getEntriesByName('signup:hydrated')[0]?.startTime
   if (read() !== undefined) return resolve(read())
   new PerformanceObserver((_, observer) => {
@@ -139,15 +150,15 @@ export interface PageTimings extends PageTiming {
 }
 
 /** Loads the page `runs` times in a fresh context each and returns the median timings. */
-export async function pageTimings(url: string, runs = 7): Promise<PageTimings> {
+export async function pageTimings(url: string, page: BenchPage, runs = 7): Promise<PageTimings> {
   const browser = await launchChromium()
   const samples: PageTiming[] = []
   let noisyLoads = 0
   try {
     for (let run = 0; run < runs + 1; run++) {
       const context = await browser.newContext({ viewport: PHONE })
-      const page = await context.newPage()
-      await page.addInitScript(() => {
+      const tab = await context.newPage()
+      await tab.addInitScript(() => {
         const w = window as unknown as { __lcp: number }
         w.__lcp = 0
         new PerformanceObserver((list) => {
@@ -158,12 +169,12 @@ export async function pageTimings(url: string, runs = 7): Promise<PageTimings> {
       // Only small promises are evaluated in the page while it loads: a locator's wait would
       // inject Playwright's selector engine (tens of ms on the main thread) into the load it
       // measures.
-      await page.goto(url, { waitUntil: 'commit' })
-      const interactiveMs = await page.evaluate<number>(HYDRATED_AT)
-      const captchaMs = await page.evaluate<number>(CAPTCHA_SHOWN_AT)
+      await tab.goto(new URL(page.path, url).href, { waitUntil: 'commit' })
+      const interactiveMs = await tab.evaluate<number>(HYDRATED_AT)
+      const captchaMs = page.captcha ? await tab.evaluate<number>(CAPTCHA_SHOWN_AT) : null
       // LCP is final once the user could interact; a click makes Chromium report it.
-      await page.mouse.click(1, 1)
-      const lcpMs = await page.evaluate(() => (window as unknown as { __lcp: number }).__lcp)
+      await tab.mouse.click(1, 1)
+      const lcpMs = await tab.evaluate(() => (window as unknown as { __lcp: number }).__lcp)
       // The first load warms the server's caches and is not counted.
       if (run > 0) samples.push({ lcpMs, interactiveMs, captchaMs })
       await context.close()
@@ -178,7 +189,7 @@ export async function pageTimings(url: string, runs = 7): Promise<PageTimings> {
     noisyLoads,
     lcpMs: median(samples.map((sample) => sample.lcpMs)),
     interactiveMs: median(samples.map((sample) => sample.interactiveMs)),
-    captchaMs: median(samples.map((sample) => sample.captchaMs)),
+    captchaMs: page.captcha ? median(samples.map((sample) => sample.captchaMs ?? 0)) : null,
   }
 }
 
@@ -192,15 +203,16 @@ export interface DownloadedScript {
 
 /**
  * Cross-checks firstLoadJs in Chromium: every script response of one cold page load, until the
- * first captcha is shown (so anything fetched at hydration counts too).
+ * first captcha is shown (on a page without one, until it has hydrated), and the network is idle,
+ * so anything fetched at hydration counts too.
  */
-export async function downloadedScripts(url: string): Promise<DownloadedScript[]> {
+export async function downloadedScripts(url: string, page: BenchPage): Promise<DownloadedScript[]> {
   const browser = await launchChromium()
   try {
     const context = await browser.newContext({ viewport: PHONE })
-    const page = await context.newPage()
+    const tab = await context.newPage()
     const pending: Promise<DownloadedScript>[] = []
-    page.on('response', (response) => {
+    tab.on('response', (response) => {
       if (response.request().resourceType() !== 'script') return
       pending.push(
         (async () => {
@@ -214,9 +226,10 @@ export async function downloadedScripts(url: string): Promise<DownloadedScript[]
         })(),
       )
     })
-    await page.goto(url)
-    await page.getByTestId('captcha-image').waitFor()
-    await page.waitForLoadState('networkidle')
+    await tab.goto(new URL(page.path, url).href)
+    if (page.captcha) await tab.getByTestId('captcha-image').waitFor()
+    else await tab.evaluate<number>(HYDRATED_AT)
+    await tab.waitForLoadState('networkidle')
     const scripts = await Promise.all(pending)
     await context.close()
     return scripts

@@ -6,6 +6,9 @@ import {
 } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 
+/** How the browser tests' server keeps register codes (fixtures.ts seals the codes it sets so). */
+export const E2E_SMS_CODE_STORAGE = 'plain'
+
 /** One production server for the whole run, on its own database and Redis key prefix. */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const prefix = testKeyPrefix('e2e')
@@ -23,7 +26,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     SMS_LIMIT_PREFIX_HOUR: '10000',
     // The pages' tests read register codes from SMS_<mobile>, as the original's register view
     // does during a cut-over; HMAC storage, the default, is tested in apps/web/server.
-    SMS_CODE_STORAGE: 'plain',
+    SMS_CODE_STORAGE: E2E_SMS_CODE_STORAGE,
   }).catch(async (error: unknown) => {
     await database.drop()
     throw error

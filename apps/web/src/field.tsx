@@ -1,5 +1,8 @@
 import { useId } from 'react'
 import type { InputHTMLAttributes, ReactNode, Ref } from 'react'
+import type { Locale, Messages } from './messages.ts'
+import { describe } from './problems.ts'
+import type { Problem } from './problems.ts'
 
 type FieldProps = Omit<
   InputHTMLAttributes<HTMLInputElement>,
@@ -15,6 +18,15 @@ type FieldProps = Omit<
   /** Shown on the input's row, after it (the captcha image). */
   addon?: ReactNode
 }
+
+/** The input attributes of each kind of field, the same on every page. */
+export const INPUTS = {
+  mobile: { type: 'tel', inputMode: 'numeric', autoComplete: 'tel-national', maxLength: 14 },
+  smsCode: { type: 'text', inputMode: 'numeric', autoComplete: 'one-time-code', maxLength: 6 },
+  // No maxLength: the schema counts a password's 128 characters in code points, not UTF-16 units.
+  newPassword: { type: 'password', autoComplete: 'new-password' },
+  currentPassword: { type: 'password', autoComplete: 'current-password' },
+} as const satisfies Record<string, InputHTMLAttributes<HTMLInputElement>>
 
 /** A labelled input with its own polite message below it, which describes the input. */
 export function Field({ id, label, message, invalid, inputRef, addon, ...input }: FieldProps) {
@@ -44,5 +56,31 @@ export function Field({ id, label, message, invalid, inputRef, addon, ...input }
         {message}
       </p>
     </div>
+  )
+}
+
+/**
+ * A form's message about no one field (the service, the network, the form's own state), with a
+ * retry that submits the form again while a problem is shown.
+ */
+export function GeneralMessage(props: {
+  id?: string
+  problem: Problem | undefined
+  t: Messages
+  locale: Locale
+  busy: boolean
+  /** Whether the message is its own live region (not inside one already). */
+  live?: boolean
+}) {
+  const { problem, t } = props
+  return (
+    <p id={props.id} className="general-message" aria-live={props.live ? 'polite' : undefined}>
+      {describe(problem, t, props.locale)}
+      {problem ? (
+        <button type="submit" className="link-button retry" disabled={props.busy}>
+          {t.retry}
+        </button>
+      ) : null}
+    </p>
   )
 }

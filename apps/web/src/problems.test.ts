@@ -1,7 +1,7 @@
 import { describe as group, expect, it } from 'vitest'
 import { RET } from '@signup/trpc/ret'
 import { MESSAGES } from './messages.ts'
-import { describe, placeRefusal } from './problems.ts'
+import { describe, placeRefusal, retryAfterOf } from './problems.ts'
 
 const SEND_FIELDS = ['mobile', 'imageCode'] as const
 const REGISTER_FIELDS = ['smsCode', 'password'] as const
@@ -38,6 +38,11 @@ group('placeRefusal', () => {
     },
   )
 
+  it("puts LOGINERR, which names no field, where the form says (the sign-in's password)", () => {
+    const refusal = { errno: RET.LOGINERR, errmsg: '手机号或密码错误', field: undefined }
+    expect(placeRefusal(refusal, ['mobile', 'password'] as const, 'password').slot).toBe('password')
+  })
+
   it('makes a failure without an errno the network message', () => {
     for (const data of [undefined, null, {}, { errno: String(RET.DBERR) }]) {
       expect(placeRefusal(data, SEND_FIELDS, 'imageCode')).toEqual({
@@ -59,6 +64,10 @@ group('describe', () => {
   it("shows the server's own words in zh-CN and English ones by errno and field in English", () => {
     expect(describe(refusal, MESSAGES['zh-CN'], 'zh-CN')).toBe('短信验证码错误')
     expect(describe(refusal, MESSAGES.en, 'en')).toBe('The SMS code is wrong')
+    const loginRefusal = { ...refusal, errno: RET.LOGINERR, field: undefined }
+    expect(describe(loginRefusal, MESSAGES.en, 'en')).toBe(
+      'The mobile number or the password is wrong',
+    )
   })
 
   it("words the page's own checks from its messages, and nothing as ''", () => {
@@ -66,5 +75,14 @@ group('describe', () => {
       MESSAGES.en.network,
     )
     expect(describe(undefined, MESSAGES.en, 'en')).toBe('')
+  })
+})
+
+group('retryAfterOf', () => {
+  it("reads a REQERR's retryAfter, and nothing from any other failure", () => {
+    expect(retryAfterOf({ errno: RET.REQERR, retryAfter: 42 })).toBe(42)
+    expect(retryAfterOf({ errno: RET.REQERR })).toBeNull()
+    expect(retryAfterOf({ errno: RET.DBERR, retryAfter: 42 })).toBeNull()
+    expect(retryAfterOf(undefined)).toBeNull()
   })
 })

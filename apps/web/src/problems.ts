@@ -20,11 +20,17 @@ export function describe(problem: Problem | undefined, t: Messages, locale: Loca
   return locale === 'zh-CN' ? problem.errmsg : englishRefusal(problem.errno, problem.field)
 }
 
-/** The `error.data` a tRPC mutation fails with, as far as the page reads it. */
-interface RefusalData {
+/** The `error.data` a tRPC mutation fails with, as far as the pages read it. */
+export interface RefusalData {
   errno?: unknown
   errmsg?: string
   field?: string | undefined
+  retryAfter?: number | undefined
+}
+
+/** The seconds a REQERR asks to wait (its `retryAfter`), or null for any other failure. */
+export function retryAfterOf(data: RefusalData | null | undefined): number | null {
+  return data?.errno === RET.REQERR && typeof data.retryAfter === 'number' ? data.retryAfter : null
 }
 
 /**

@@ -4,12 +4,13 @@ import type { FormEvent } from 'react'
 import { refusalOfIssues } from '@signup/trpc/input-refusal'
 import { RET } from '@signup/trpc/ret'
 import { sendSmsCodeInput } from '@signup/auth/schemas'
+import type { SmsCodePurpose } from '@signup/auth/schemas'
 import { maskMobile } from '@signup/sms/log-fields'
 import { CaptchaImage } from './captcha-image.tsx'
 import { useCountdown } from './countdown.ts'
-import { Field } from './field.tsx'
+import { Field, GeneralMessage, INPUTS } from './field.tsx'
 import type { Locale, Messages } from './messages.ts'
-import { describe, placeRefusal } from './problems.ts'
+import { describe, placeRefusal, retryAfterOf } from './problems.ts'
 import type { Problem } from './problems.ts'
 import { useTRPC } from './trpc.ts'
 
@@ -36,14 +37,16 @@ function problemsOfInput(issues: Parameters<typeof refusalOfIssues>[0]): Problem
 /**
  * The SMS-code step: mobile number, the captcha from auth.getImageCode (click it for a new one; a
  * new one also comes when it expires and after every send), and the send button, which counts
- * down from `resendIn` (or `retryAfter`) after a send. `onSent` gets the mobile a code went to.
+ * down from `resendIn` (or `retryAfter`) after a send. The code is sent for `purpose` (register
+ * by default); `onSent` gets the mobile a code went to.
  */
 export function SendCodeForm(props: {
+  purpose?: SmsCodePurpose
   t: Messages
   locale: Locale
   onSent: (mobile: string) => void
 }) {
-  const { t, locale, onSent } = props
+  const { purpose = 'register', t, locale, onSent } = props
   const trpc = useTRPC()
   const [mobile, setMobile] = useState('')
   const [imageCode, setImageCode] = useState('')
@@ -63,10 +66,6 @@ export function SendCodeForm(props: {
   const { mutate: fetchCaptcha } = captcha
   const refreshCaptcha = useCallback(() => fetchCaptcha(), [fetchCaptcha])
 
-  useEffect(() => {
-    // Lets `pnpm bench` tell when the form became interactive.
-    performance.mark('signup:hydrated')
-  }, [])
   useEffect(() => refreshCaptcha(), [refreshCaptcha])
   // A captcha is fetched anew when the old one expires on the server.
   useEffect(() => {
@@ -80,7 +79,7 @@ export function SendCodeForm(props: {
   function onSubmit(event: FormEvent<HTMLFormElement>): void {
     event.preventDefault()
     if (busy) return
-    const input = { mobile, imageCode, imageCodeId: captcha.data?.imageCodeId ?? '' }
+    const input = { mobile, imageCode, imageCodeId: captcha.data?.imageCodeId ?? '', purpose }
     // The same schema the server parses with, so nothing the server would refuse is sent.
     const parsed = sendSmsCodeInput.safeParse(input)
     if (!parsed.success) {
@@ -100,9 +99,8 @@ export function SendCodeForm(props: {
       onError: (error) => {
         // Typed by the router's error formatter; undefined when the request never got an answer.
         const data = error.data
-        if (data?.errno === RET.REQERR && typeof data.retryAfter === 'number') {
-          startCooldown(data.retryAfter)
-        }
+        const seconds = retryAfterOf(data)
+        if (seconds !== null) startCooldown(seconds)
         // A refusal naming no field of this form is about the captcha (expired, wrong).
         const { slot, problem } = placeRefusal(data, FIELDS, 'imageCode')
         setProblems({ [slot]: problem })
@@ -133,10 +131,7 @@ export function SendCodeForm(props: {
         message={describe(problems.mobile, t, locale)}
         invalid={Boolean(problems.mobile)}
         inputRef={mobileRef}
-        type="tel"
-        inputMode="numeric"
-        autoComplete="tel-national"
-        maxLength={14}
+        {...INPUTS.mobile}
         placeholder={t.mobilePlaceholder}
         value={mobile}
         onChange={(event) => setMobile(event.target.value)}
@@ -169,16 +164,15 @@ export function SendCodeForm(props: {
       </button>
       <div className="status" aria-live="polite">
         <p id={ids.status} className="sent">
-          {sentTo ? t.sentTo(sentTo) : ''}
+          {sentTo === null ? '' : purpose === 'reset' ? t.reset.sentTo(sentTo) : t.sentTo(sentTo)}
         </p>
-        <p id={ids.general} className="general-message">
-          {describe(problems.general, t, locale)}
-          {problems.general ? (
-            <button type="submit" className="link-button retry" disabled={busy}>
-              {t.retry}
-            </button>
-          ) : null}
-        </p>
+        <GeneralMessage
+          id={ids.general}
+          problem={problems.general}
+          t={t}
+          locale={locale}
+          busy={busy}
+        />
       </div>
     </form>
   )
