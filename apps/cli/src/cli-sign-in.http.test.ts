@@ -1,20 +1,17 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freshMobile } from '@signup/db/testing/mobiles'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
+import { createCliRunner } from './testing/cli-runner.ts'
 
 // The sign-in commands, each run as its own Node process against the production server. A stack
 // of their own, with the per-IP send and captcha limits opened (every command comes from
 // 127.0.0.1), so these tests never meet the limits of cli.http.test.ts's.
 vi.setConfig({ testTimeout: 60_000 })
 
-const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = path.join(CLI_DIR, 'bin', 'signup.js')
 const PASSWORD = 'correct horse battery'
 let stack: TestStack
 let workDir: string
@@ -32,81 +29,7 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true })
 })
 
-interface Ran {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the installed command as a user would, in a directory of its own, SIGNUP_URL set. */
-function signup(args: string[], options: { input?: string } = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: workDir,
-    env: { PATH: process.env.PATH ?? '', HOME: workDir, SIGNUP_URL: stack.server.url },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  child.stdin.end(options.input ?? '')
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-/** A captcha through the CLI, its answer read from Redis as the user would read the image. */
-async function captcha(): Promise<{ imageCodeId: string; answer: string }> {
-  const ran = await signup(['captcha', '--json'])
-  expect(ran.code).toBe(0)
-  const { imageCodeId } = JSON.parse(ran.stdout) as { imageCodeId: string }
-  return { imageCodeId, answer: (await stack.redis.get(`ImageCode_${imageCodeId}`)) ?? '' }
-}
-
-async function sendCode(mobile: string, extra: string[] = []): Promise<Ran> {
-  const { imageCodeId, answer } = await captcha()
-  return signup([
-    'send-code',
-    '--mobile',
-    mobile,
-    '--image-code',
-    answer,
-    '--image-code-id',
-    imageCodeId,
-    ...extra,
-  ])
-}
-
-/**
- * Runs the command with standard input left open, as a user at a prompt would: once stderr says
- * the code was sent, `answer` finds what to type and it is written, a line, and input closed.
- */
-function signupTyping(args: string[], answer: () => Promise<string>): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: workDir,
-    env: { PATH: process.env.PATH ?? '', HOME: workDir, SIGNUP_URL: stack.server.url },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  let typed = false
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-    if (!typed && stderr.includes('sent: ')) {
-      typed = true
-      void answer().then((line) => child.stdin.end(`${line}\n`))
-    }
-  })
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => {
-      if (!typed) child.stdin.destroy()
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const { signup, signupTyping, captcha, sendCode } = createCliRunner(() => ({ stack, workDir }))
 
 /** An account with PASSWORD, made through the CLI's register. */
 async function registered(): Promise<string> {

@@ -9,12 +9,12 @@ import { freshMobile } from '@signup/db/testing/mobiles'
 import { loadRecorder, serverModulesIn } from '@signup/client/load-recorder'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
+import { createCliRunner } from './testing/cli-runner.ts'
 
 // Each test runs the command several times, a Node process each: slower than one request.
 vi.setConfig({ testTimeout: 60_000 })
 
 const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = path.join(CLI_DIR, 'bin', 'signup.js')
 const PASSWORD = 'correct horse battery'
 let stack: TestStack
 let workDir: string
@@ -33,59 +33,7 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true })
 })
 
-interface Ran {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the installed command as a user would, in a directory of its own, SIGNUP_URL set. */
-function signup(
-  args: string[],
-  options: { input?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
-): Promise<Ran> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
-    cwd: workDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: workDir,
-      SIGNUP_URL: stack.server.url,
-      ...options.env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  child.stdin.end(options.input ?? '')
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-/** A captcha through the CLI, its answer read from Redis as the user would read the image. */
-async function captcha(): Promise<{ imageCodeId: string; answer: string }> {
-  const ran = await signup(['captcha', '--json'])
-  expect(ran.code).toBe(0)
-  const { imageCodeId } = JSON.parse(ran.stdout) as { imageCodeId: string }
-  return { imageCodeId, answer: (await stack.redis.get(`ImageCode_${imageCodeId}`)) ?? '' }
-}
-
-async function sendCode(mobile: string, extra: string[] = []): Promise<Ran> {
-  const { imageCodeId, answer } = await captcha()
-  return signup([
-    'send-code',
-    '--mobile',
-    mobile,
-    '--image-code',
-    answer,
-    '--image-code-id',
-    imageCodeId,
-    ...extra,
-  ])
-}
+const { signup, captcha, sendCode } = createCliRunner(() => ({ stack, workDir }))
 
 const ESC = '\x1b'
 
