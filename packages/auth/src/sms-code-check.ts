@@ -92,11 +92,10 @@ async function compareAndConsume(
   const attempt = await store
     .countAttempt(mobile, services.config.smsCodeTtlSeconds)
     .catch(storeFailed)
-  if (attempt > MAX_SMS_CODE_ATTEMPTS) {
-    // Past the limit nothing is compared; the code goes, if the fifth try has not removed it yet.
-    await store.consume(mobile, expected).catch(storeFailed)
-    throw expired()
-  }
+  // Past the limit nothing is compared. The code is left to the fifth try, which removes it
+  // whether right or wrong: removing it here too would let a sixth concurrent try take it from a
+  // right one among the first five, and none of them would sign in.
+  if (attempt > MAX_SMS_CODE_ATTEMPTS) throw expired()
   if (!smsCodeMatches(expected, store.seal(mobile, given))) {
     if (attempt < MAX_SMS_CODE_ATTEMPTS) {
       throw new AuthError('DATAERR', M.codeWrong, { field: 'smsCode' })
