@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
+import { stopProcess, waitUntil } from './child-process.ts'
+import { deleteKeysWithPrefix } from './redis-keys.ts'
 
 const run = promisify(execFile)
 
@@ -28,6 +30,8 @@ export interface ClusterNodeState {
   /** The master's id, for a replica. */
   masterId: string | null
   failed: boolean
+  /** The slot ranges a master serves, first and last included. */
+  slots: [number, number][]
 }
 
 export interface RedisClusterUnderTest {
@@ -39,6 +43,8 @@ export interface RedisClusterUnderTest {
   pidOf(port: number): number
   /** What the cluster says of its nodes now, asked of a node that is up. */
   state(): Promise<ClusterNodeState[]>
+  /** The port of the master that serves this key (the whole key, prefix included). */
+  masterOf(key: string): Promise<number>
   /** Resolves once every node still running says `cluster_state:ok` and each replica is in sync. */
   ready(timeoutMs?: number): Promise<void>
   /** Removes every key under `prefix`, on every master. */
@@ -104,12 +110,27 @@ export async function startRedisCluster(
         if (port === undefined) throw new Error('every node of the cluster is down')
         return parseClusterNodes(await ask(port, 'CLUSTER', 'NODES'))
       },
+      async masterOf(key) {
+        const [port] = alive()
+        if (port === undefined) throw new Error('every node of the cluster is down')
+        const slot = Number(await ask(port, 'CLUSTER', 'KEYSLOT', key))
+        const master = (await cluster.state()).find(
+          (node) =>
+            node.role === 'master' && node.slots.some(([from, to]) => from <= slot && slot <= to),
+        )
+        if (!master) throw new Error(`no master serves slot ${slot}`)
+        return master.port
+      },
       ready: (timeoutMs = 60_000) => waitForClusterOk(alive(), timeoutMs),
       async deleteKeysWithPrefix(prefix) {
         const masters = (await cluster.state()).filter(
           (node) => node.role === 'master' && !node.failed,
         )
-        await Promise.all(masters.map((node) => deleteOnNode(node.port, prefix)))
+        await Promise.all(
+          masters.map((node) =>
+            deleteKeysWithPrefix({ host: '127.0.0.1', port: node.port }, prefix),
+          ),
+        )
       },
       async kill(port) {
         const child = processes.get(port)
@@ -153,44 +174,38 @@ async function startNode(dir: string, port: number, nodeTimeoutMs: number): Prom
 
 /** Polls the node until it answers PING; fails at once if its process exits (a port taken since). */
 async function waitForNode(port: number, child: ChildProcess): Promise<void> {
-  await poll(`redis-server on port ${port} to answer`, 30_000, async () => {
-    if (child.exitCode !== null) {
-      throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`)
-    }
-    return (await ask(port, 'PING').catch(() => '')) === 'PONG'
-  })
+  await waitUntil(
+    `redis-server on port ${port} to answer`,
+    async () => {
+      if (child.exitCode !== null) {
+        throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`)
+      }
+      return (await ask(port, 'PING').catch(() => '')) === 'PONG'
+    },
+    { timeoutMs: 30_000, intervalMs: 50 },
+  )
 }
 
 async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<void> {
-  await poll('every node to say cluster_state:ok, every replica in sync', timeoutMs, async () => {
-    const answers = await Promise.all(
-      ports.map(async (port) => {
-        const info = await ask(port, 'CLUSTER', 'INFO').catch(() => '')
-        if (!info.includes('cluster_state:ok')) return false
-        const replication = await ask(port, 'INFO', 'replication').catch(() => '')
-        // A replica that has not synced yet could not take over from its master.
-        return replication.includes('role:master') || replication.includes('master_link_status:up')
-      }),
-    )
-    return answers.every(Boolean)
-  })
-}
-
-/** Deletes the node's keys under `prefix`, one DEL per key (keys of several slots are refused together). */
-async function deleteOnNode(port: number, prefix: string): Promise<void> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 })
-  redis.on('error', () => undefined)
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      await Promise.all(keys.map((key) => redis.del(key)))
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
+  const what = 'every node to say cluster_state:ok, every replica in sync'
+  await waitUntil(
+    what,
+    async () => {
+      const answers = await Promise.all(
+        ports.map(async (port) => {
+          const info = await ask(port, 'CLUSTER', 'INFO').catch(() => '')
+          if (!info.includes('cluster_state:ok')) return false
+          const replication = await ask(port, 'INFO', 'replication').catch(() => '')
+          // A replica that has not synced yet could not take over from its master.
+          return (
+            replication.includes('role:master') || replication.includes('master_link_status:up')
+          )
+        }),
+      )
+      return answers.every(Boolean)
+    },
+    { timeoutMs, intervalMs: 50 },
+  )
 }
 
 /** One command to one node on a connection of its own, answered as a string. */
@@ -219,13 +234,21 @@ export function parseClusterNodes(text: string): ClusterNodeState[] {
     .trim()
     .split('\n')
     .map((line) => {
-      const [id = '', address = '', flags = '', master = '-'] = line.split(' ')
+      // <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>
+      const [id = '', address = '', flags = '', master = '-', ...rest] = line.split(' ')
       return {
         id,
         port: Number(/:(\d+)@/.exec(address)?.[1]),
         role: flags.includes('master') ? ('master' as const) : ('replica' as const),
         masterId: master === '-' ? null : master,
         failed: /\bfail\b/.test(flags),
+        slots: rest
+          .slice(4)
+          .filter((range) => /^\d+(-\d+)?$/.test(range))
+          .map((range): [number, number] => {
+            const [from = 0, to = from] = range.split('-').map(Number)
+            return [from, to]
+          }),
       }
     })
 }
@@ -252,25 +275,4 @@ function isFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false))
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
-}
-
-/** Signals the process by its id and resolves once it has exited (SIGKILL after 10 s). */
-function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill(signal)
-  })
-}
-
-async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
