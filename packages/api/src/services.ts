@@ -37,8 +37,9 @@ export interface AppServices {
 }
 
 /**
- * The composition root. With DATABASE_URL / REDIS_URL (or REDIS_CLUSTER_NODES) set it uses them; without (development
- * only, enforced by loadEnv) it falls back to embedded PGlite under DATA_DIR and an in-process store.
+ * The composition root. With DATABASE_URL / REDIS_URL (or REDIS_CLUSTER_NODES) set it uses them;
+ * without (development only, enforced by loadEnv) it falls back to embedded PGlite under DATA_DIR
+ * and an in-process store.
  */
 export async function createAppServices(
   env: Env,
