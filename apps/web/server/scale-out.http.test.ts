@@ -43,7 +43,8 @@ let redis: RedisStore
 const prefix = testKeyPrefix('scale-out')
 
 beforeAll(async () => {
-  cluster = await startRedisCluster()
+  // A short cluster-node-timeout: the last test kills a master and waits for its replica.
+  cluster = await startRedisCluster({ nodeTimeoutMs: 3_000 })
   database = await createTestDatabase('scale_out')
   const env = {
     DATABASE_URL: database.url,

@@ -14,7 +14,8 @@ let cluster: RedisClusterUnderTest
 const stores: RedisStore[] = []
 
 beforeAll(async () => {
-  cluster = await startRedisCluster()
+  // A short cluster-node-timeout: the last test kills a master and waits for its replica.
+  cluster = await startRedisCluster({ nodeTimeoutMs: 3_000 })
 })
 
 afterAll(async () => {

@@ -45,8 +45,6 @@ export interface RedisClusterUnderTest {
   state(): Promise<ClusterNodeState[]>
   /** The port of the master that serves this key (the whole key, prefix included). */
   masterOf(key: string): Promise<number>
-  /** Resolves once every node still running says `cluster_state:ok` and each replica is in sync. */
-  ready(timeoutMs?: number): Promise<void>
   /** Removes every key under `prefix`, on every master. */
   deleteKeysWithPrefix(prefix: string): Promise<void>
   /** SIGKILLs the node, and resolves once its process has gone. */
@@ -56,7 +54,12 @@ export interface RedisClusterUnderTest {
 }
 
 export interface RedisClusterOptions {
-  /** cluster-node-timeout: how long a silent master takes to be failed over (ms). */
+  /**
+   * cluster-node-timeout (ms): how long a silent master takes to be failed over. 5 s unless a
+   * test kills a master: long enough that a busy machine starving a node for a moment starts no
+   * failover, short enough that gossip (a node pings each other at least every half of it)
+   * agrees on the new cluster quickly.
+   */
   nodeTimeoutMs?: number
 }
 
@@ -84,7 +87,7 @@ export async function startRedisCluster(
   try {
     const ports = await freeClusterPorts(6)
     for (const port of ports) {
-      processes.set(port, await startNode(dir, port, options.nodeTimeoutMs ?? 3_000))
+      processes.set(port, await startNode(dir, port, options.nodeTimeoutMs ?? 5_000))
     }
     await Promise.all([...processes].map(([port, child]) => waitForNode(port, child)))
     const addresses = ports.map((port) => `127.0.0.1:${port}`)
@@ -121,7 +124,6 @@ export async function startRedisCluster(
         if (!master) throw new Error(`no master serves slot ${slot}`)
         return master.port
       },
-      ready: (timeoutMs = 60_000) => waitForClusterOk(alive(), timeoutMs),
       async deleteKeysWithPrefix(prefix) {
         const masters = (await cluster.state()).filter(
           (node) => node.role === 'master' && !node.failed,
@@ -139,7 +141,7 @@ export async function startRedisCluster(
       },
       stop,
     }
-    await cluster.ready()
+    await waitForClusterOk(ports, 60_000)
     return cluster
   } catch (error) {
     await stop()
@@ -160,6 +162,8 @@ async function startNode(dir: string, port: number, nodeTimeoutMs: number): Prom
     '--cluster-node-timeout', String(nodeTimeoutMs),
     '--save', '',
     '--appendonly', 'no',
+    // A replica's first sync starts at once instead of waiting 5 s for others to join it.
+    '--repl-diskless-sync-delay', '0',
     '--logfile', path.join(nodeDir, 'redis.log'),
   ]
   const child = spawn('redis-server', args, { stdio: 'ignore' })
@@ -186,23 +190,35 @@ async function waitForNode(port: number, child: ChildProcess): Promise<void> {
   )
 }
 
+/**
+ * Polls until the cluster is as created: every node says `cluster_state:ok`, every node's view
+ * names the same three nodes as replicas, and each of them is in sync with its master. Views are
+ * spread by gossip, slowly with a long cluster-node-timeout; a node that still took a replica for
+ * a master would send a test's command to the wrong node.
+ */
 async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<void> {
-  const what = 'every node to say cluster_state:ok, every replica in sync'
+  const what = 'every node to say cluster_state:ok and to know the three replicas, each in sync'
   await waitUntil(
     what,
     async () => {
-      const answers = await Promise.all(
+      const views = await Promise.all(
         ports.map(async (port) => {
           const info = await ask(port, 'CLUSTER', 'INFO').catch(() => '')
-          if (!info.includes('cluster_state:ok')) return false
-          const replication = await ask(port, 'INFO', 'replication').catch(() => '')
-          // A replica that has not synced yet could not take over from its master.
-          return (
-            replication.includes('role:master') || replication.includes('master_link_status:up')
-          )
+          if (!info.includes('cluster_state:ok')) return null
+          const nodes = parseClusterNodes(await ask(port, 'CLUSTER', 'NODES').catch(() => ''))
+          const replicas = nodes.filter((node) => node.role === 'replica').map((node) => node.port)
+          return replicas.sort((a, b) => a - b).join(',')
         }),
       )
-      return answers.every(Boolean)
+      const [first] = views
+      if (!first || views.some((view) => view !== first) || first.split(',').length !== 3) {
+        return false
+      }
+      const links = await Promise.all(
+        first.split(',').map((port) => ask(Number(port), 'INFO', 'replication').catch(() => '')),
+      )
+      // A replica that has not synced yet could not take over from its master.
+      return links.every((info) => info.includes('master_link_status:up'))
     },
     { timeoutMs, intervalMs: 50 },
   )
