@@ -105,7 +105,7 @@ describe('pnpm db:migrate with DATABASE_URL through PgBouncer', () => {
   it('why: through the pooler, the schema engine’s session lock outlives the migration', async () => {
     const { name } = await freshDatabase('pooled')
     // Past the refusal, straight to the CLI: the migration itself succeeds...
-    await migrateDatabase(bouncer.url(name, { pgbouncer: false }))
+    await migrateDatabase(bouncer.url(name, {}))
     // ...but its lock stays on a pooled server session that no client owns any more: a later
     // migration handed another session would wait on it.
     expect(await lockHolders(name)).toBe(1)

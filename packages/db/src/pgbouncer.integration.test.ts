@@ -36,13 +36,6 @@ async function createDatabase(name: string): Promise<void> {
   await migrateDatabase(url.toString())
 }
 
-/** PgBouncer's server sessions to `database` (SHOW SERVERS) and its clients' (SHOW CLIENTS). */
-async function sessionsOf(database: string): Promise<{ servers: number; clients: number }> {
-  const count = async (command: string) =>
-    (await bouncer.admin(command)).filter((row) => row.database === database).length
-  return { servers: await count('SHOW SERVERS'), clients: await count('SHOW CLIENTS') }
-}
-
 beforeAll(async () => {
   bouncer = await startPgBouncer({ poolSize: 1 })
   await createDatabase(DB_NAME)
@@ -134,7 +127,7 @@ describe('through PgBouncer in transaction mode', () => {
       )
       // The app's connections really took turns on PgBouncer's one session.
       expect(many.pool.totalCount).toBeGreaterThan(bouncer.poolSize)
-      const sessions = await sessionsOf(DB_NAME)
+      const sessions = await bouncer.sessions(DB_NAME)
       expect(sessions.servers).toBeLessThanOrEqual(bouncer.poolSize)
       expect(sessions.clients).toBeGreaterThan(bouncer.poolSize)
     } finally {

@@ -17,8 +17,8 @@ export interface PgBouncerOptions {
    * test's clients really take turns on the same server sessions.
    */
   poolSize?: number
-  /** server_login_retry: seconds it waits after a failed connect to Postgres before trying again. */
-  serverLoginRetrySeconds?: number
+  /** Any other settings of the [pgbouncer] section (`query_wait_timeout`, ...). */
+  settings?: Record<string, string | number>
 }
 
 export interface RunningPgBouncer {
@@ -27,12 +27,14 @@ export interface RunningPgBouncer {
   pid: number
   poolSize: number
   /**
-   * `database` through this PgBouncer, as the app is configured behind one: with `pgbouncer=true`
-   * (Prisma's name for it), or without when `pgbouncer: false`.
+   * `database` through this PgBouncer with these query parameters: by default `pgbouncer=true`,
+   * as the app is configured behind one (Prisma's name for it).
    */
-  url(database: string, options?: { pgbouncer?: boolean }): string
+  url(database: string, params?: Record<string, string>): string
   /** A command of PgBouncer's admin console (`SHOW SERVERS`, ...), its rows as objects. */
   admin(command: string): Promise<Record<string, string | number | null>[]>
+  /** How many server sessions PgBouncer holds to `database`, and how many clients it has there. */
+  sessions(database: string): Promise<{ servers: number; clients: number }>
   /** What PgBouncer logged. */
   output(): string
   /** Stops it by pid (SIGTERM, then SIGKILL) and removes its directory. */
@@ -81,21 +83,22 @@ export async function startPgBouncer(options: PgBouncerOptions = {}): Promise<Ru
           `default_pool_size = ${poolSize}`,
           'reserve_pool_size = 0',
           'max_client_conn = 500',
-          `server_login_retry = ${options.serverLoginRetrySeconds ?? 15}`,
+          ...Object.entries(options.settings ?? {}).map(([name, value]) => `${name} = ${value}`),
           '',
         ].join('\n'),
       )
       await writeFile(path.join(dir, 'userlist.txt'), `"${user}" ""\n`)
       server = spawnServer(pgbouncerBinary(), [ini], dir)
-      const url = (database: string, { pgbouncer = true } = {}) =>
-        `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${database}` +
-        (pgbouncer ? '?pgbouncer=true' : '')
+      const url = (database: string, params: Record<string, string> = { pgbouncer: 'true' }) => {
+        const query = new URLSearchParams(params).toString()
+        return `postgresql://${encodeURIComponent(user)}@127.0.0.1:${port}/${database}${query ? `?${query}` : ''}`
+      }
       const running = server
       try {
         await pollUntil(
           `pgbouncer answers on port ${port}`,
           () =>
-            query(url('pgbouncer', { pgbouncer: false }), 'SHOW VERSION').then(
+            query(url('pgbouncer', {}), 'SHOW VERSION').then(
               () => true,
               () => false,
             ),
@@ -108,12 +111,19 @@ export async function startPgBouncer(options: PgBouncerOptions = {}): Promise<Ru
         }
         throw error
       }
+      const admin = (command: string) => query(url('pgbouncer', {}), command)
+      const count = async (command: string, database: string) =>
+        (await admin(command)).filter((row) => row.database === database).length
       return {
         port,
         pid: running.pid,
         poolSize,
         url,
-        admin: (command) => query(url('pgbouncer', { pgbouncer: false }), command),
+        admin,
+        sessions: async (database) => ({
+          servers: await count('SHOW SERVERS', database),
+          clients: await count('SHOW CLIENTS', database),
+        }),
         output: () => running.output(),
         async stop() {
           await running.stop('SIGTERM')
