@@ -3,7 +3,6 @@ import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credenti
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { TRPCError } from '@trpc/server'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +19,7 @@ import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
 import { freshMobile } from '@signup/db/testing/mobiles'
+import { freePort } from '@signup/db/testing/server-process'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -114,17 +114,6 @@ function sendUnderLoad(services: AppServices, seed: RedisStore) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(
