@@ -68,6 +68,11 @@ describe('loadEnv', () => {
     expect(env.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
   })
 
+  it('accepts pgbouncer=true and connection_limit in DATABASE_URL, as Prisma names them', () => {
+    const url = 'postgresql://app@pooler.internal:6432/app?pgbouncer=true&connection_limit=40'
+    expect(loadEnv({ ...PRODUCTION, DATABASE_URL: url }).DATABASE_URL).toBe(url)
+  })
+
   it.each(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER', 'AUTH_SECRET'] as const)(
     'refuses a production start without %s, naming it',
     (name) => {
@@ -117,6 +122,8 @@ describe('loadEnv', () => {
 
   it.each([
     ['DATABASE_URL', 'mysql://x@y/z'],
+    ['DATABASE_URL', 'postgresql://app@pooler:6432/app?pgbouncer=yes'],
+    ['DATABASE_URL', 'postgresql://app@db/app?connection_limit=0'],
     ['REDIS_URL', 'http://cache:6379'],
     ['SMS_PROVIDER', 'carrier-pigeon'],
     ['PORT', 'eighty'],

@@ -7,6 +7,7 @@ import {
 } from '@signup/sms/provider-config'
 import type { SmsProviderName } from '@signup/sms/provider-config'
 import { AUTH_SECRET_MIN_BYTES } from '@signup/auth/sms-code-at-rest'
+import { readDatabaseUrl } from '@signup/db/database-url'
 
 /** SMS providers this build can send through; `console` only logs (docs/contract.md section 7). */
 export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
@@ -65,7 +66,17 @@ const envSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
-    DATABASE_URL: urlWith(/^postgres(ql)?:$/, 'postgres:// or postgresql://'),
+    // Its pgbouncer= and connection_limit= as Prisma names them (decision record 020).
+    DATABASE_URL: urlWith(/^postgres(ql)?:$/, 'postgres:// or postgresql://').superRefine(
+      (value, ctx) => {
+        if (value === undefined || !URL.canParse(value)) return
+        try {
+          readDatabaseUrl(value)
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message })
+        }
+      },
+    ),
     REDIS_URL: urlWith(/^rediss?:$/, 'redis:// or rediss://'),
     REDIS_KEY_PREFIX: z.string().default(''),
     SMS_PROVIDER: z

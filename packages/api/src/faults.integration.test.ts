@@ -18,6 +18,7 @@ import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
 import { freshMobile } from '@signup/db/testing/mobiles'
+import { freePort } from '@signup/db/testing/server-process'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -27,7 +28,7 @@ import {
   waitUntil,
 } from './testing/test-infra.ts'
 import type { TestDatabase } from './testing/test-infra.ts'
-import { freePort, startPrivateRedis, stopProcess } from './testing/private-redis.ts'
+import { startPrivateRedis, stopProcess } from './testing/private-redis.ts'
 
 const logger = createLogger({
   NODE_ENV: 'test',

@@ -1,25 +1,13 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { RedisStore } from '@signup/kv/redis-store'
 import { waitUntil } from './test-infra.ts'
 
-/** A TCP port nothing listens on right now, for a private server. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
 /**
- * A redis-server of a test's own on `port` (no persistence), for a test that stops it or
- * configures it, which the shared one never is; resolves once it answers. `config` adds
- * configuration lines as arguments (`['--user', 'default', 'on', ...]`). Stop it with stopProcess.
+ * A redis-server of a test's own on `port` (no persistence; `freePort` of
+ * @signup/db/testing/server-process finds one), for a test that stops or configures it, which the
+ * shared one never is; resolves once it answers. `config` adds configuration lines as arguments
+ * (`['--user', 'default', 'on', ...]`). Stop it with stopProcess.
  */
 export async function startPrivateRedis(
   port: number,
