@@ -44,6 +44,19 @@ describe('loadEnv', () => {
     expect(env.SMS_PROVIDER).toBeUndefined()
   })
 
+  it('gives connection limits a default and refuses headers timed out after the request', () => {
+    expect(loadEnv({})).toMatchObject({
+      MAX_CONNECTIONS: 4096,
+      HEADERS_TIMEOUT_SECONDS: 10,
+      REQUEST_TIMEOUT_SECONDS: 30,
+      KEEP_ALIVE_TIMEOUT_SECONDS: 65,
+    })
+    expect(messageOf({ HEADERS_TIMEOUT_SECONDS: '40' })).toContain(
+      'HEADERS_TIMEOUT_SECONDS: must not exceed REQUEST_TIMEOUT_SECONDS (30)',
+    )
+    expect(messageOf({ MAX_CONNECTIONS: '0' })).toContain('MAX_CONNECTIONS')
+  })
+
   it('accepts a complete production configuration', () => {
     const env = loadEnv({
       ...PRODUCTION,

@@ -157,6 +157,17 @@ const envSchema = z
     SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
     // One log line per request (method, route, status, duration, request id).
     ACCESS_LOG: flag(true),
+    // Open connections per server process; at the cap the longest-idle one is closed for a new
+    // one (apps/web/server/connections.ts). Kept below the open-file limit at start.
+    MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+    // From a connection's first byte (or a keep-alive request's) to its last header: a connection
+    // that sends nothing, or its headers a byte at a time, is closed after this.
+    HEADERS_TIMEOUT_SECONDS: seconds(10),
+    // From a request's first byte to its last body byte.
+    REQUEST_TIMEOUT_SECONDS: seconds(30),
+    // An idle keep-alive connection is closed after this: longer than a load balancer's own idle
+    // timeout (60 s is usual), so the balancer closes first and never sends on a closing one.
+    KEEP_ALIVE_TIMEOUT_SECONDS: seconds(65),
   })
   .superRefine((env, ctx) => {
     const require = (names: readonly (keyof typeof env)[], message: string): void => {
@@ -180,6 +191,13 @@ const envSchema = z
         code: 'custom',
         path: ['METRICS_PORT'],
         message: 'must differ from PORT: /metrics is never served on the public port',
+      })
+    }
+    if (env.HEADERS_TIMEOUT_SECONDS > env.REQUEST_TIMEOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEADERS_TIMEOUT_SECONDS'],
+        message: `must not exceed REQUEST_TIMEOUT_SECONDS (${env.REQUEST_TIMEOUT_SECONDS}): the headers are part of the request`,
       })
     }
     if (env.NODE_ENV !== 'production') return

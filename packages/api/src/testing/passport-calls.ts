@@ -12,7 +12,7 @@ export interface PassportTarget {
 export interface Answer {
   status: number
   errno: number | undefined
-  /** `sid=…` when the answer set a session cookie. */
+  /** `__Host-sid=…` (the production server's session cookie) when the answer set one. */
   cookie: string | undefined
 }
 
@@ -32,7 +32,7 @@ export async function call(
   return {
     status: response.status,
     errno: body.errno ?? body.result?.data?.errno ?? body.error?.data?.errno,
-    cookie: /^sid=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0],
+    cookie: /^__Host-sid=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0],
   }
 }
 
