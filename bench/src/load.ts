@@ -31,3 +31,29 @@ export function runLoad(options: autocannon.Options): Promise<Result> {
     )
   })
 }
+
+/**
+ * Sends of a fresh mobile each (`<range><9 digits>`, never registered) with an unused captcha
+ * `bench-<i>`, seeded under the server's key prefix by seedCaptchas, taken in order.
+ */
+export function freshSends(range: string, pool: number): () => autocannon.Request[] {
+  let next = 0
+  return () => [
+    {
+      method: 'POST',
+      path: '/passport/sms_code',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => {
+        const i = next++
+        return {
+          ...request,
+          body: JSON.stringify({
+            mobile: `${range}${String(i).padStart(9, '0')}`,
+            image_code: 'abcd',
+            image_code_id: `bench-${i % pool}`,
+          }),
+        }
+      },
+    },
+  ]
+}
