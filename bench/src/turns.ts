@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import type autocannon from 'autocannon'
-import type { Result } from 'autocannon'
-import { runLoad } from './load.ts'
+import { runClosingLoad, runLoad } from './load.ts'
+import type { LoadFigures } from './load.ts'
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100
@@ -50,6 +50,8 @@ export interface Contestant {
   /** The server's process, whose CPU time per request is reported. */
   pid: number
   requests: () => autocannon.Request[]
+  /** The server closes every connection after its answer: driven by runClosingLoad. */
+  closesConnections?: boolean
 }
 
 export interface TurnFigures {
@@ -73,8 +75,8 @@ export async function runInTurns(
   contestants: readonly Contestant[],
   options: { turns: number; seconds: number; warmupSeconds: number; connections: number },
 ): Promise<Map<string, TurnFigures>> {
-  const drive = (contestant: Contestant, duration: number): Promise<Result> =>
-    runLoad({
+  const drive = (contestant: Contestant, duration: number): Promise<LoadFigures> =>
+    (contestant.closesConnections ? runClosingLoad : runLoad)({
       url: contestant.url,
       connections: options.connections,
       duration,
