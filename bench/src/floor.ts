@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import type autocannon from 'autocannon'
+import { freshSends } from './load.ts'
 
 /** The floor server (floor-server.ts) as its own process, like the project's server. */
 export interface FloorServer {
@@ -44,28 +45,5 @@ export async function startFloorServer(env: {
   }
 }
 
-/**
- * The floor's load: fresh mobiles (16x range) and its own captchas `bench-<i>`, seeded under its
- * prefix by seedCaptchas, taken in order.
- */
-export function floorSends(pool: number): () => autocannon.Request[] {
-  let next = 0
-  return () => [
-    {
-      method: 'POST',
-      path: '/passport/sms_code',
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (request) => {
-        const i = next++
-        return {
-          ...request,
-          body: JSON.stringify({
-            mobile: `16${String(i).padStart(9, '0')}`,
-            image_code: 'abcd',
-            image_code_id: `bench-${i % pool}`,
-          }),
-        }
-      },
-    },
-  ]
-}
+/** The floor's load: fresh mobiles in the 16x range and its own captchas (see freshSends). */
+export const floorSends = (pool: number): (() => autocannon.Request[]) => freshSends('16', pool)

@@ -13,6 +13,8 @@ import {
 import { startServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
 import type { FloorServer } from './floor.ts'
+import { originalSends, startOriginal } from './original.ts'
+import type { Original } from './original.ts'
 import { runObservabilityCost } from './observability.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
@@ -48,9 +50,11 @@ async function countKeys(prefix: string, pattern: string): Promise<number> {
 async function main(): Promise<void> {
   const prefix = testKeyPrefix('bench')
   const floorPrefix = testKeyPrefix('bench-floor')
+  const originalPrefix = testKeyPrefix('bench-original')
   const database = await createTestDatabase('bench')
   let server: RunningServer | undefined
   let floor: FloorServer | undefined
+  let original: Original | undefined
   try {
     if (process.env.BENCH_ONLY === 'startup') return await runStartup(database.url)
     if (process.env.BENCH_ONLY === 'access-log') {
@@ -91,12 +95,27 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY !== 'soak') {
       await seedCaptchas(prefix, 'bench', CAPTCHA_POOL, 900)
       await seedCaptchas(prefix, 'bench-refusal', CAPTCHA_POOL, 900)
+      original = await startOriginal({
+        DATABASE_URL: database.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: originalPrefix,
+      })
+      if ('server' in original) await seedCaptchas(originalPrefix, 'bench', CAPTCHA_POOL, 900)
+      else console.log(`the original (bench/original) was not measured: ${original.notMeasured}`)
       console.log(
         `production server at ${server.url} (WEB_CONCURRENCY=${WORKERS}), the floor ` +
-          `(bench/src/floor-server.ts) at ${floor.url}; ${CONNECTIONS} connections, ${TURNS} turns ` +
-          `of ${DURATION} s each in alternation after ${WARMUP} s warm-up`,
+          `(bench/src/floor-server.ts) at ${floor.url}` +
+          ('server' in original
+            ? `, the original (bench/original: Flask, gunicorn -w 4) at ${original.server.url}`
+            : '') +
+          `; ${CONNECTIONS} connections, ${TURNS} turns of ${DURATION} s each in alternation ` +
+          `after ${WARMUP} s warm-up`,
       )
-      await runAgainstFloor(server, floor, floorRequests, prefix, floorPrefix)
+      await runAgainstFloor(server, floor, floorRequests, original, {
+        project: prefix,
+        floor: floorPrefix,
+        original: originalPrefix,
+      })
       if (process.env.BENCH_ONLY === 'sms') return
     }
     await runSoak(database.url, CONNECTIONS, {
@@ -109,8 +128,13 @@ async function main(): Promise<void> {
     await runObservabilityCost(database.url, CONNECTIONS)
     await reportPage(server.url)
   } finally {
-    await Promise.all([server?.stop(), floor?.stop()])
+    await Promise.all([
+      server?.stop(),
+      floor?.stop(),
+      original && 'server' in original ? original.server.stop() : undefined,
+    ])
     await deleteKeysWithPrefix(floorPrefix)
+    await deleteKeysWithPrefix(originalPrefix)
     await deleteKeysWithPrefix(prefix)
     await database.drop()
   }
@@ -119,14 +143,16 @@ async function main(): Promise<void> {
 /**
  * The send path against the floor, in turns (issue 17): the project's sends, its captcha images
  * and its refusals, each as a ratio to the floor's sends in the same turn, and each with the
- * server CPU one request costs, so a refused request is seen to cost less than a sent one.
+ * server CPU one request costs, so a refused request is seen to cost less than a sent one. The
+ * original's sends, when it runs, take their turns too: the project's and the floor's sends are
+ * also given as a ratio to them.
  */
 async function runAgainstFloor(
   server: RunningServer,
   floor: FloorServer,
   floorRequests: () => autocannon.Request[],
-  prefix: string,
-  floorPrefix: string,
+  original: Original,
+  prefixes: { project: string; floor: string; original: string },
 ): Promise<void> {
   const json = { 'content-type': 'application/json' }
   let sends = 0
@@ -182,28 +208,46 @@ async function runAgainstFloor(
     },
   ]
   const pid = server.process.pid ?? 0
+  const originalRuns = 'server' in original
   const contestants: Contestant[] = [
     { label: 'sends', url: server.url, pid, requests: projectSends },
     { label: 'floor', url: floor.url, pid: floor.process.pid ?? 0, requests: floorRequests },
+    ...('server' in original
+      ? [
+          {
+            label: 'original',
+            url: original.server.url,
+            pid: original.server.pid,
+            requests: originalSends(CAPTCHA_POOL),
+            closesConnections: true,
+          },
+        ]
+      : []),
     { label: 'images', url: server.url, pid, requests: projectImages },
     { label: 'refusals', url: server.url, pid, requests: projectRefusals },
   ]
-  const storedBefore = await countKeys(prefix, 'SMS_*')
+  const storedBefore = await countKeys(prefixes.project, 'SMS_*')
   const figures = await runInTurns(contestants, {
     turns: TURNS,
     seconds: DURATION,
     warmupSeconds: WARMUP,
     connections: CONNECTIONS,
   })
-  const stored = (await countKeys(prefix, 'SMS_*')) - storedBefore
-  const floorStored = await countKeys(floorPrefix, 'SMS_*')
+  const stored = (await countKeys(prefixes.project, 'SMS_*')) - storedBefore
+  const floorStored = await countKeys(prefixes.floor, 'SMS_*')
+  const originalStored = originalRuns ? await countKeys(prefixes.original, 'SMS_*') : 0
   const line = (label: string, what: string, unit: string, extra = ''): void => {
     const entry = figures.get(label)
     if (!entry) return
+    const p99 = `${median(entry.p99)} ms`
+    const toOriginal =
+      originalRuns && (label === 'sends' || label === 'floor')
+        ? `${medianRatio(figures, label, 'original').toFixed(2)}x the original's   `
+        : ''
     console.log(
       `${what.padEnd(34)} ${median(entry.rps).toFixed(0).padStart(6)} ${unit}/s   ` +
-        `p99 ${median(entry.p99)} ms   server CPU ${median(entry.cpuUs).toFixed(0)} µs/request   ` +
-        `${medianRatio(figures, label, 'floor').toFixed(2)}x the floor's sends/s   ` +
+        `p99 ${p99}   server CPU ${median(entry.cpuUs).toFixed(0)} µs/request   ` +
+        `${medianRatio(figures, label, 'floor').toFixed(2)}x the floor's sends/s   ${toOriginal}` +
         `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   errors ${entry.errors.reduce((a, b) => a + b, 0)}` +
         `   [${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]${extra}`,
     )
@@ -212,6 +256,7 @@ async function runAgainstFloor(
     `the send path against the floor, ${TURNS} turns (medians; ratios taken within each turn)`,
   )
   line('floor', 'floor: GETDEL, SELECT, SET NX EX', 'sends', `   codes stored: ${floorStored}`)
+  line('original', 'original: Flask, gunicorn -w 4', 'sends', `   codes stored: ${originalStored}`)
   line('sends', 'POST /passport/sms_code', 'sends', `   codes stored: ${stored}`)
   line('images', 'GET /passport/image_code', 'images')
   line(
@@ -221,7 +266,8 @@ async function runAgainstFloor(
     `   CPU ${medianRatio(figures, 'refusals', 'sends', 'cpuUs').toFixed(2)}x a send's`,
   )
   console.log(
-    'goals (issue 17): sends >= 0.85x the floor with p99 < 50 ms; a refusal cheaper than a send',
+    'goals (issue 17): sends >= 0.85x the floor and >= 4x the original with p99 < 50 ms; ' +
+      'a refusal cheaper than a send',
   )
   if (Math.max(sends, refusals) > CAPTCHA_POOL) {
     console.log(`note: requests reused spent captchas (pool ${CAPTCHA_POOL}; BENCH_CAPTCHAS)`)

@@ -1,17 +1,46 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type autocannon from 'autocannon'
-import type { Result } from 'autocannon'
-import { runLoad } from './load.ts'
+import { runClosingLoad, runLoad } from './load.ts'
+import type { LoadFigures } from './load.ts'
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100
 
-/** CPU time the process has used, user and system, in ms. */
+/** The pids of a process's children, as every one of its threads lists them in /proc. */
+export function childPids(pid: number): number[] {
+  const listed = (file: string): number[] => {
+    try {
+      return readFileSync(file, 'utf8').split(' ').filter(Boolean).map(Number)
+    } catch {
+      return [] // the thread or the process has just exited
+    }
+  }
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      listed(`/proc/${pid}/task/${tid}/children`),
+    )
+  } catch {
+    return []
+  }
+}
+
+/**
+ * CPU time, user and system, in ms, of a server and the processes under it: a gunicorn master's or
+ * a cluster primary's workers, the live ones and (through the parent's cutime and cstime) those it
+ * has reaped, so a worker replaced during a turn still counts.
+ */
 export function cpuMs(pid: number): number {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return 0 // a worker that exited since it was listed: its parent's cutime has it once reaped
+  }
   // The fields after the command name, which is in parentheses and may hold spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return (ticks * 1000) / TICKS_PER_SECOND
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+  const ticks = [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0)
+  const own = (ticks * 1000) / TICKS_PER_SECOND
+  return childPids(pid).reduce((sum, child) => sum + cpuMs(child), own)
 }
 
 /** One contestant of a run in turns: a server and the requests that drive it. */
@@ -21,6 +50,8 @@ export interface Contestant {
   /** The server's process, whose CPU time per request is reported. */
   pid: number
   requests: () => autocannon.Request[]
+  /** The server closes every connection after its answer: driven by runClosingLoad. */
+  closesConnections?: boolean
 }
 
 export interface TurnFigures {
@@ -44,8 +75,8 @@ export async function runInTurns(
   contestants: readonly Contestant[],
   options: { turns: number; seconds: number; warmupSeconds: number; connections: number },
 ): Promise<Map<string, TurnFigures>> {
-  const drive = (contestant: Contestant, duration: number): Promise<Result> =>
-    runLoad({
+  const drive = (contestant: Contestant, duration: number): Promise<LoadFigures> =>
+    (contestant.closesConnections ? runClosingLoad : runLoad)({
       url: contestant.url,
       connections: options.connections,
       duration,
