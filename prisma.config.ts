@@ -13,10 +13,11 @@ export default defineConfig({
   engine: 'js',
   schema: path.join('prisma', 'schema.prisma'),
   migrations: { path: path.join('prisma', 'migrations') },
+  // Like Prisma's `directUrl`: the CLI needs a session of its own, never a pooler's (decision 020).
   adapter: () =>
     Promise.resolve(
       new PrismaPg({
-        connectionString: process.env.DATABASE_URL,
+        connectionString: process.env.DIRECT_URL || process.env.DATABASE_URL,
         connectionTimeoutMillis: 5_000,
       }),
     ),

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import autocannon from 'autocannon'
 import type { Result } from 'autocannon'
 import { Redis } from 'ioredis'
@@ -30,4 +31,103 @@ export function runLoad(options: autocannon.Options): Promise<Result> {
         : resolve(result),
     )
   })
+}
+
+/**
+ * Sends of a fresh mobile each (`<range><9 digits>`, never registered) with an unused captcha
+ * `bench-<i>`, seeded under the server's key prefix by seedCaptchas, taken in order.
+ */
+export function freshSends(range: string, pool: number): () => autocannon.Request[] {
+  let next = 0
+  return () => [
+    {
+      method: 'POST',
+      path: '/passport/sms_code',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => {
+        const i = next++
+        return {
+          ...request,
+          body: JSON.stringify({
+            mobile: `${range}${String(i).padStart(9, '0')}`,
+            image_code: 'abcd',
+            image_code_id: `bench-${i % pool}`,
+          }),
+        }
+      },
+    },
+  ]
+}
+
+/** What runInTurns reads of a run: autocannon's Result, or runClosingLoad's. */
+export type LoadFigures = Pick<Result, 'non2xx' | 'errors' | 'timeouts'> & {
+  requests: Pick<Result['requests'], 'average' | 'total'>
+  latency: Pick<Result['latency'], 'p99'>
+}
+
+/**
+ * A load on a new connection per request, for a server that closes every connection after its
+ * answer (gunicorn's sync workers). autocannon writes its next request on the closing connection,
+ * where it is never answered (reconnectRate does not help: it then counts no answers), so each of
+ * `connections` loops here opens a connection, sends one request, reads the answer and starts
+ * over, as a browser would. Same figures as autocannon's, from the same request generator.
+ */
+export async function runClosingLoad(options: {
+  url: string
+  connections: number
+  duration: number
+  requests: autocannon.Request[]
+}): Promise<LoadFigures> {
+  const template = options.requests[0]
+  const setup = template?.setupRequest
+  if (!template || typeof setup !== 'function') {
+    throw new Error('runClosingLoad needs a request with a setupRequest function')
+  }
+  const url = new URL(options.url)
+  const latencies: number[] = []
+  let non2xx = 0
+  let errors = 0
+  const ends = performance.now() + options.duration * 1000
+  const once = (): Promise<void> =>
+    new Promise((resolve) => {
+      const planned = setup({ ...template }, {})
+      const body = typeof planned.body === 'string' ? planned.body : ''
+      const started = performance.now()
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: planned.method ?? 'GET',
+          path: planned.path ?? '/',
+          headers: { ...planned.headers, 'content-length': Buffer.byteLength(body) },
+          agent: false,
+        },
+        (res) => {
+          res.resume()
+          res.on('end', () => {
+            latencies.push(performance.now() - started)
+            if ((res.statusCode ?? 0) >= 300 || (res.statusCode ?? 0) < 200) non2xx += 1
+            resolve()
+          })
+        },
+      )
+      req.on('error', () => {
+        errors += 1
+        resolve()
+      })
+      req.end(body)
+    })
+  const loop = async (): Promise<void> => {
+    while (performance.now() < ends) await once()
+  }
+  await Promise.all(Array.from({ length: options.connections }, loop))
+  latencies.sort((a, b) => a - b)
+  const total = latencies.length
+  return {
+    requests: { average: total / options.duration, total },
+    latency: { p99: Math.round(latencies[Math.floor(total * 0.99)] ?? NaN) },
+    non2xx,
+    errors,
+    timeouts: 0,
+  }
 }

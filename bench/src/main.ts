@@ -2,8 +2,7 @@
 // and latency for POST /passport/sms_code and GET /passport/image_code, what the access log and
 // the metrics cost, a soak, and the page; BENCH_ONLY=startup compares start-up time and memory.
 import type autocannon from 'autocannon'
-import type { Result } from 'autocannon'
-import { runLoad, seedCaptchas } from './load.ts'
+import { seedCaptchas } from './load.ts'
 import { Redis } from 'ioredis'
 import {
   createTestDatabase,
@@ -12,17 +11,24 @@ import {
   testKeyPrefix,
 } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
+import { floorSends, startFloorServer } from './floor.ts'
+import type { FloorServer } from './floor.ts'
+import { originalSends, startOriginal } from './original.ts'
+import type { Original } from './original.ts'
 import { runObservabilityCost } from './observability.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
 import { runSoak } from './soak.ts'
+import { median, medianRatio, runInTurns } from './turns.ts'
+import type { Contestant } from './turns.ts'
 import { runStartup } from './startup.ts'
 import type { RunningServer } from '@signup/api/testing/test-server'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
-const DURATION = Number(process.env.BENCH_SECONDS ?? 15)
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP = 3
-const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 200_000)
+const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 250_000)
+const TURNS = Number(process.env.BENCH_TURNS ?? 3)
 const WIDE_OPEN = '1000000000'
 // One server process: on this 2-core machine the load generator, Redis and Postgres need the second
 // core (decision 013); BENCH_WORKERS=2 measures WEB_CONCURRENCY=2.
@@ -41,19 +47,14 @@ async function countKeys(prefix: string, pattern: string): Promise<number> {
   return count
 }
 
-function report(label: string, unit: string, result: Result, extra = ''): void {
-  const rps = result.requests.average
-  console.log(
-    `${label.padEnd(26)} ${rps.toFixed(0).padStart(6)} ${unit}/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}` +
-      `   timeouts ${result.timeouts}${extra}`,
-  )
-}
-
 async function main(): Promise<void> {
   const prefix = testKeyPrefix('bench')
+  const floorPrefix = testKeyPrefix('bench-floor')
+  const originalPrefix = testKeyPrefix('bench-original')
   const database = await createTestDatabase('bench')
   let server: RunningServer | undefined
+  let floor: FloorServer | undefined
+  let original: Original | undefined
   try {
     if (process.env.BENCH_ONLY === 'startup') return await runStartup(database.url)
     if (process.env.BENCH_ONLY === 'access-log') {
@@ -83,87 +84,193 @@ async function main(): Promise<void> {
       },
     )
     if (process.env.BENCH_ONLY === 'page') return await reportPage(server.url)
-    if (process.env.BENCH_ONLY === 'soak') return await runSoak(database.url, CONNECTIONS)
-    await seedCaptchas(prefix, 'bench', CAPTCHA_POOL, 600)
-    console.log(
-      `production server at ${server.url} (WEB_CONCURRENCY=${WORKERS}); ${CONNECTIONS} connections, ${DURATION} s per run ` +
-        `after ${WARMUP} s warm-up; ${CAPTCHA_POOL} captchas seeded in Redis`,
-    )
+    floor = await startFloorServer({
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: floorPrefix,
+    })
+    // The floor runs beside the sends and again beside the soak: it takes twice the pool.
+    await seedCaptchas(floorPrefix, 'bench', 2 * CAPTCHA_POOL, 1800)
+    const floorRequests = floorSends(2 * CAPTCHA_POOL)
+    if (process.env.BENCH_ONLY !== 'soak') {
+      await seedCaptchas(prefix, 'bench', CAPTCHA_POOL, 900)
+      await seedCaptchas(prefix, 'bench-refusal', CAPTCHA_POOL, 900)
+      original = await startOriginal({
+        DATABASE_URL: database.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: originalPrefix,
+      })
+      if ('server' in original) await seedCaptchas(originalPrefix, 'bench', CAPTCHA_POOL, 900)
+      else console.log(`the original (bench/original) was not measured: ${original.notMeasured}`)
+      console.log(
+        `production server at ${server.url} (WEB_CONCURRENCY=${WORKERS}), the floor ` +
+          `(bench/src/floor-server.ts) at ${floor.url}` +
+          ('server' in original
+            ? `, the original (bench/original: Flask, gunicorn -w 4) at ${original.server.url}`
+            : '') +
+          `; ${CONNECTIONS} connections, ${TURNS} turns of ${DURATION} s each in alternation ` +
+          `after ${WARMUP} s warm-up`,
+      )
+      await runAgainstFloor(server, floor, floorRequests, original, {
+        project: prefix,
+        floor: floorPrefix,
+        original: originalPrefix,
+      })
+      if (process.env.BENCH_ONLY === 'sms') return
+    }
+    await runSoak(database.url, CONNECTIONS, {
+      label: 'floor',
+      url: floor.url,
+      pid: floor.process.pid ?? 0,
+      requests: floorRequests,
+    })
+    if (process.env.BENCH_ONLY === 'soak') return
+    await runObservabilityCost(database.url, CONNECTIONS)
+    await reportPage(server.url)
+  } finally {
+    await Promise.all([
+      server?.stop(),
+      floor?.stop(),
+      original && 'server' in original ? original.server.stop() : undefined,
+    ])
+    await deleteKeysWithPrefix(floorPrefix)
+    await deleteKeysWithPrefix(originalPrefix)
+    await deleteKeysWithPrefix(prefix)
+    await database.drop()
+  }
+}
 
-    let next = 0
-    const smsRequest = (): autocannon.Request => ({
+/**
+ * The send path against the floor, in turns (issue 17): the project's sends, its captcha images
+ * and its refusals, each as a ratio to the floor's sends in the same turn, and each with the
+ * server CPU one request costs, so a refused request is seen to cost less than a sent one. The
+ * original's sends, when it runs, take their turns too: the project's and the floor's sends are
+ * also given as a ratio to them.
+ */
+async function runAgainstFloor(
+  server: RunningServer,
+  floor: FloorServer,
+  floorRequests: () => autocannon.Request[],
+  original: Original,
+  prefixes: { project: string; floor: string; original: string },
+): Promise<void> {
+  const json = { 'content-type': 'application/json' }
+  let sends = 0
+  const projectSends = (): autocannon.Request[] => [
+    {
       method: 'POST',
       path: '/passport/sms_code',
-      headers: { 'content-type': 'application/json' },
+      headers: json,
       setupRequest: (request) => {
-        const i = next++
+        const i = sends++
         // A fresh mobile per request (15x range, never registered) and an unused captcha.
-        const mobile = `15${String(i).padStart(9, '0')}`
         return {
           ...request,
           body: JSON.stringify({
-            mobile,
+            mobile: `15${String(i).padStart(9, '0')}`,
             image_code: 'abcd',
             image_code_id: `bench-${i % CAPTCHA_POOL}`,
           }),
         }
       },
-    })
-
-    await runLoad({
-      url: server.url,
-      connections: CONNECTIONS,
-      duration: WARMUP,
-      requests: [smsRequest()],
-    })
-    // Success is counted in Redis afterwards (one SMS_<mobile> per sent code), which keeps the
-    // load generator from parsing every body and is a stricter check than the answer alone.
-    const storedBefore = await countKeys(prefix, 'SMS_*')
-    const sms = await runLoad({
-      url: server.url,
-      connections: CONNECTIONS,
-      duration: DURATION,
-      requests: [smsRequest()],
-    })
-    const stored = (await countKeys(prefix, 'SMS_*')) - storedBefore
-    report(
-      'POST /passport/sms_code',
-      'sends',
-      sms,
-      `   codes stored: ${stored}/${sms.requests.total}`,
-    )
-    if (next > CAPTCHA_POOL)
-      console.log(`note: ${next - CAPTCHA_POOL} requests reused a spent captcha`)
-
-    if (process.env.BENCH_ONLY === 'sms') return
-    let image = 0
-    const imageRequest: autocannon.Request = {
+    },
+  ]
+  let images = 0
+  const projectImages = (): autocannon.Request[] => [
+    {
       method: 'GET',
       setupRequest: (request) => ({
         ...request,
-        path: `/passport/image_code?imageCodeId=bench-img-${image++}`,
+        path: `/passport/image_code?imageCodeId=bench-img-${images++}`,
       }),
-    }
-    await runLoad({
-      url: server.url,
-      connections: CONNECTIONS,
-      duration: WARMUP,
-      requests: [imageRequest],
-    })
-    const images = await runLoad({
-      url: server.url,
-      connections: CONNECTIONS,
-      duration: DURATION,
-      requests: [imageRequest],
-    })
-    report('GET /passport/image_code', 'images', images)
-    await runObservabilityCost(database.url, CONNECTIONS)
-    await runSoak(database.url, CONNECTIONS)
-    await reportPage(server.url)
-  } finally {
-    await server?.stop()
-    await deleteKeysWithPrefix(prefix)
-    await database.drop()
+    },
+  ]
+  let refusals = 0
+  const projectRefusals = (): autocannon.Request[] => [
+    {
+      method: 'POST',
+      path: '/passport/sms_code',
+      headers: json,
+      setupRequest: (request) => {
+        const i = refusals++
+        // Half wrong captchas (DATAERR, the captcha spent), half one mobile asking again inside
+        // its resend window (REQERR, after the captcha, the lookup and the limits).
+        const wrong = i % 2 === 0
+        return {
+          ...request,
+          body: JSON.stringify({
+            mobile: wrong ? `17${String(i).padStart(9, '0')}` : '15999999999',
+            image_code: wrong ? 'zzzz' : 'abcd',
+            image_code_id: `bench-refusal-${i % CAPTCHA_POOL}`,
+          }),
+        }
+      },
+    },
+  ]
+  const pid = server.process.pid ?? 0
+  const originalRuns = 'server' in original
+  const contestants: Contestant[] = [
+    { label: 'sends', url: server.url, pid, requests: projectSends },
+    { label: 'floor', url: floor.url, pid: floor.process.pid ?? 0, requests: floorRequests },
+    ...('server' in original
+      ? [
+          {
+            label: 'original',
+            url: original.server.url,
+            pid: original.server.pid,
+            requests: originalSends(CAPTCHA_POOL),
+            closesConnections: true,
+          },
+        ]
+      : []),
+    { label: 'images', url: server.url, pid, requests: projectImages },
+    { label: 'refusals', url: server.url, pid, requests: projectRefusals },
+  ]
+  const storedBefore = await countKeys(prefixes.project, 'SMS_*')
+  const figures = await runInTurns(contestants, {
+    turns: TURNS,
+    seconds: DURATION,
+    warmupSeconds: WARMUP,
+    connections: CONNECTIONS,
+  })
+  const stored = (await countKeys(prefixes.project, 'SMS_*')) - storedBefore
+  const floorStored = await countKeys(prefixes.floor, 'SMS_*')
+  const originalStored = originalRuns ? await countKeys(prefixes.original, 'SMS_*') : 0
+  const line = (label: string, what: string, unit: string, extra = ''): void => {
+    const entry = figures.get(label)
+    if (!entry) return
+    const p99 = `${median(entry.p99)} ms`
+    const toOriginal =
+      originalRuns && (label === 'sends' || label === 'floor')
+        ? `${medianRatio(figures, label, 'original').toFixed(2)}x the original's   `
+        : ''
+    console.log(
+      `${what.padEnd(34)} ${median(entry.rps).toFixed(0).padStart(6)} ${unit}/s   ` +
+        `p99 ${p99}   server CPU ${median(entry.cpuUs).toFixed(0)} µs/request   ` +
+        `${medianRatio(figures, label, 'floor').toFixed(2)}x the floor's sends/s   ${toOriginal}` +
+        `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   errors ${entry.errors.reduce((a, b) => a + b, 0)}` +
+        `   [${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]${extra}`,
+    )
+  }
+  console.log(
+    `the send path against the floor, ${TURNS} turns (medians; ratios taken within each turn)`,
+  )
+  line('floor', 'floor: GETDEL, SELECT, SET NX EX', 'sends', `   codes stored: ${floorStored}`)
+  line('original', 'original: Flask, gunicorn -w 4', 'sends', `   codes stored: ${originalStored}`)
+  line('sends', 'POST /passport/sms_code', 'sends', `   codes stored: ${stored}`)
+  line('images', 'GET /passport/image_code', 'images')
+  line(
+    'refusals',
+    'refused sends (DATAERR, REQERR)',
+    'requests',
+    `   CPU ${medianRatio(figures, 'refusals', 'sends', 'cpuUs').toFixed(2)}x a send's`,
+  )
+  console.log(
+    'goals (issue 17): sends >= 0.85x the floor and >= 4x the original with p99 < 50 ms; ' +
+      'a refusal cheaper than a send',
+  )
+  if (Math.max(sends, refusals) > CAPTCHA_POOL) {
+    console.log(`note: requests reused spent captchas (pool ${CAPTCHA_POOL}; BENCH_CAPTCHAS)`)
   }
 }
 

@@ -1,9 +1,9 @@
 /* eslint-disable no-console -- a benchmark reports to its terminal */
 // What the access log and the metrics cost the send endpoint: one server per configuration, driven
 // in alternating turns in one sitting, reported as ratios to the production default (both on).
-import { readFileSync } from 'node:fs'
 import type { Result } from 'autocannon'
 import { runLoad, seedCaptchas } from './load.ts'
+import { cpuMs, median } from './turns.ts'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
@@ -12,17 +12,6 @@ const SECONDS = Number(process.env.BENCH_OBSERVABILITY_SECONDS ?? 5)
 const TURNS = Number(process.env.BENCH_OBSERVABILITY_TURNS ?? 3)
 const WARMUP = 2
 const WIDE_OPEN = '1000000000'
-
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100
-
-/** CPU time the process has used, user and system, in ms. */
-function cpuMs(pid: number): number {
-  // The fields after the command name, which is in parentheses and may hold spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  const ticks = Number(fields[11]) + Number(fields[12])
-  return (ticks * 1000) / TICKS_PER_SECOND
-}
 
 interface Configuration {
   label: string
@@ -108,8 +97,6 @@ export async function runObservabilityCost(
           ?.push(((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total)
       }
     }
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
     console.log(
       `access log and metrics, POST /passport/sms_code, ${TURNS} turns of ${SECONDS} s in alternation (median)`,
     )

@@ -4,11 +4,13 @@
 import { readFileSync } from 'node:fs'
 import type autocannon from 'autocannon'
 import { runLoad, seedCaptchas } from './load.ts'
+import type { Contestant } from './turns.ts'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
 
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60)
+const FLOOR_SECONDS = 10
 const HUGE_BODY = JSON.stringify({ mobile: '13800000000', pad: 'x'.repeat(20 * 1024) })
 
 /** The server's resident memory (VmRSS), in MiB. */
@@ -21,7 +23,15 @@ function rssMiB(pid: number | undefined): number {
 /** A distinct IPv4 address per number, for clients that each send once. */
 const ipOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
 
-export async function runSoak(databaseUrl: string, connections: number): Promise<void> {
+/**
+ * The soak, with the floor (floor-server.ts) driven for FLOOR_SECONDS just before and just after
+ * it, so its requests/s is a ratio to the floor's sends/s measured in the same minutes.
+ */
+export async function runSoak(
+  databaseUrl: string,
+  connections: number,
+  floor: Contestant,
+): Promise<void> {
   const prefix = testKeyPrefix('soak')
   let server: RunningServer | undefined
   try {
@@ -101,6 +111,16 @@ export async function runSoak(databaseUrl: string, connections: number): Promise
     }
 
     await runLoad({ url: server.url, connections, duration: 5, requests: [request] })
+    const floorRun = async () =>
+      (
+        await runLoad({
+          url: floor.url,
+          connections,
+          duration: FLOOR_SECONDS,
+          requests: floor.requests(),
+        })
+      ).requests.average
+    const floorBefore = await floorRun()
     const pid = server.process.pid
     const before = rssMiB(pid)
     // Sampled through the run: a leak climbs steadily, a heap settling in levels off.
@@ -113,7 +133,7 @@ export async function runSoak(databaseUrl: string, connections: number): Promise
       requests: [request],
     })
     clearInterval(sampler)
-    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    const floorAfter = await floorRun()
     const after = rssMiB(pid)
     const statuses = Object.entries(result.statusCodeStats ?? {})
       .map(([status, { count }]) => `${status}: ${count ?? 0}`)
@@ -123,6 +143,11 @@ export async function runSoak(databaseUrl: string, connections: number): Promise
         `${result.requests.average.toFixed(0)} requests/s   p50 ${result.latency.p50} ms   ` +
         `p99 ${result.latency.p99} ms   5xx ${result['5xx']}   errors ${result.errors}   ` +
         `timeouts ${result.timeouts}`,
+    )
+    const floorRps = (floorBefore + floorAfter) / 2
+    console.log(
+      `soak against the floor   ${(result.requests.average / floorRps).toFixed(2)}x the floor's ` +
+        `sends/s (${floorBefore.toFixed(0)} before, ${floorAfter.toFixed(0)} after, ${FLOOR_SECONDS} s each)`,
     )
     console.log(`soak statuses   ${statuses}`)
     // The heap is still growing to its working size in the first seconds; drift is from 10 s on.

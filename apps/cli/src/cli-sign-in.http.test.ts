@@ -64,7 +64,7 @@ describe('signup login', () => {
       stderr: '',
     })
     expect(readFileSync(path.join(workDir, 'login.txt'), 'utf8')).toMatch(
-      /^sid=[A-Za-z0-9_-]{43}\n$/,
+      /^__Host-sid=[A-Za-z0-9_-]{43}\n$/,
     )
     expect((await signup(['me', ...jar])).stdout).toMatch(`mobile ${mobile}`)
     const json = await signup(['login', '--json', '--mobile', mobile, '--password', PASSWORD])

@@ -232,7 +232,7 @@ describe('signup register, me and logout', () => {
       ),
     )
     const jarFile = path.join(workDir, 'session.txt')
-    expect(readFileSync(jarFile, 'utf8')).toMatch(/^sid=[A-Za-z0-9_-]{43}\n$/)
+    expect(readFileSync(jarFile, 'utf8')).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}\n$/)
     expect(statSync(jarFile).mode & 0o777).toBe(0o600)
 
     const me = await signup(['me', ...jar])

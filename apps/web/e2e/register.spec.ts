@@ -26,7 +26,7 @@ test('the whole signup: empty page to signed in, a reload keeps the session, the
   await page.getByRole('button', { name: '注册', exact: true }).click()
 
   await expect(page.getByTestId('signed-in-as')).toHaveText(`已登录：${mobile}`)
-  const cookie = (await page.context().cookies()).find((c) => c.name === 'sid')
+  const cookie = (await page.context().cookies()).find((c) => c.name === '__Host-sid')
   expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' })
   const { rows } = await app.db.query<{ nick_name: string; password_hash: string }>(
     'SELECT nick_name, password_hash FROM users WHERE mobile = $1',

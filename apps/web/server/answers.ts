@@ -11,7 +11,14 @@ export type Surface = 'legacy' | 'trpc'
 
 /** Refusals of a request itself, before any procedure runs; each is PARAMERR 4103. */
 export type RequestRefusal =
-  'malformed' | 'not-json' | 'cross-origin' | 'too-large' | 'not-found' | 'method-not-allowed'
+  | 'malformed'
+  | 'not-json'
+  | 'cross-origin'
+  | 'too-large'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'bad-target'
+  | 'bad-host'
 
 /** The HTTP status of each on each surface (tRPC says 415 where the original said 400), and
  * the tRPC code a tRPC client reads. */
@@ -25,6 +32,10 @@ const REQUEST_REFUSALS: Record<
   'too-large': { legacy: 413, trpc: 413, code: 'PAYLOAD_TOO_LARGE' },
   'not-found': { legacy: 404, trpc: 404, code: 'NOT_FOUND' },
   'method-not-allowed': { legacy: 405, trpc: 405, code: 'METHOD_NOT_SUPPORTED' },
+  // A request target that is not a path (`*x`, `http://host/`, `host:port`), or a Host header
+  // that is not a plain host and port: the client's mistake (RFC 9112 section 3.2).
+  'bad-target': { legacy: 400, trpc: 400, code: 'BAD_REQUEST' },
+  'bad-host': { legacy: 400, trpc: 400, code: 'BAD_REQUEST' },
 }
 
 /** Writes an answer of the legacy surface. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_REDIS_URL } from '@signup/api/testing/test-infra'
 import { startTestStack } from '@signup/api/testing/test-stack'
 import type { TestStack } from '@signup/api/testing/test-stack'
+import { rawRequest } from './testing/raw-http.ts'
 
 // Property-based fuzzing of both surfaces against the production server: whatever arrives, the
 // answer is never a 5xx and no SMS code is ever stored or sent (no captcha was issued to match).
@@ -253,7 +254,7 @@ describe('fuzzing the sign-in surfaces', () => {
         async (payload, path, method, site, cookie) => {
           const headers: Record<string, string> = { 'content-type': 'application/json' }
           if (site !== undefined) headers['sec-fetch-site'] = site
-          if (cookie !== undefined) headers.cookie = `sid=${cookie}`
+          if (cookie !== undefined) headers.cookie = `__Host-sid=${cookie}; sid=${cookie}`
           const response = await fetch(`${stack.server.url}${path}`, {
             method,
             headers,
@@ -272,8 +273,128 @@ describe('fuzzing the sign-in surfaces', () => {
     )
   })
 
+  it('GET /api/trpc/auth.me with any input, cookie and method: never a 5xx, never a user', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(fc.string({ unit: 'binary', maxLength: 200 }), { nil: undefined }),
+        fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 60 }), { nil: undefined }),
+        fc.constantFrom('__Host-sid', 'sid'),
+        fc.constantFrom('GET', 'POST'),
+        async (input, cookie, name, method) => {
+          const query = input === undefined ? '' : `?input=${encodeURIComponent(input)}`
+          const response = await fetch(`${stack.server.url}/api/trpc/auth.me${query}`, {
+            method,
+            headers: {
+              'content-type': 'application/json',
+              ...(cookie === undefined ? {} : { cookie: `${name}=${cookie}` }),
+            },
+            ...(method === 'POST' ? { body: input ?? '' } : {}),
+          }).catch((error: unknown) => {
+            if (error instanceof TypeError) return null
+            throw error
+          })
+          if (!response) return
+          const body = (await response.json()) as { result?: { data: unknown } }
+          expect(response.status).toBeLessThan(500)
+          if (body.result) expect(body.result.data).toBeNull()
+        },
+      ),
+      { numRuns: RUNS },
+    )
+  })
+
   it('the server still serves', async () => {
     expect((await fetch(`${stack.server.url}/healthz`)).status).toBe(200)
     expect(stack.server.process.exitCode).toBeNull()
+  })
+})
+
+describe('fuzzing what fetch cannot send (raw sockets)', () => {
+  /** A request line's target or a Host value: one line of any printable ASCII, of every form. */
+  const oneLine = (forms: string[]) =>
+    fc.oneof(
+      fc.constantFrom(...forms),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 80 }),
+      fc
+        .tuple(fc.constantFrom(...forms), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }))
+        .map(([form, tail]) => form + tail),
+    )
+  const targets = oneLine([
+    '*',
+    '/',
+    '//',
+    '/\\',
+    'http://',
+    'https://evil.example',
+    'evil.example:443',
+    '/api/trpc/',
+    '/passport/',
+    '/passport/image_code?imageCodeId=',
+    '?',
+    '#',
+    '%',
+  ])
+  const hosts = oneLine(['127.0.0.1', 'user@', '[::1', '[', ':', '@', 'evil.example/', ''])
+
+  it('any method, request target and Host: always an answer, never a 5xx, nothing but JSON logged', async () => {
+    const before = stack.server.output().length
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'HEAD', 'POST', 'OPTIONS', 'CONNECT', 'PUT', 'BREW'),
+        targets,
+        fc.option(hosts, { nil: undefined }),
+        async (method, target, host) => {
+          const head = [`${method} ${target} HTTP/1.1`]
+          if (host !== undefined) head.push(`Host: ${host}`)
+          const request = [...head, 'Content-Length: 0', 'Connection: close', '', ''].join('\r\n')
+          const answer = await rawRequest(stack.server.port, request)
+          expect(answer.status, request).toBeLessThan(500)
+        },
+      ),
+      { numRuns: RUNS },
+    )
+    await stack.logsFlushed()
+    const notJson = stack.server
+      .output()
+      .slice(before)
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('{'))
+    expect(notJson).toEqual([])
+  })
+})
+
+describe('fuzzing the captcha id space', () => {
+  it('no legacy request, with any id near or equal to one auth.getImageCode issued, changes that captcha', async () => {
+    const response = await fetch(`${stack.server.url}/api/trpc/auth.getImageCode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    })
+    const { imageCodeId } = (
+      (await response.json()) as { result: { data: { imageCodeId: string } } }
+    ).result.data
+    const answer = await stack.redis.get(`ImageCode_${imageCodeId}`)
+    expect(answer).toMatch(/^[A-Z2-9]{4}$/)
+    const near = fc.oneof(
+      fc.constant(imageCodeId),
+      fc.constant(imageCodeId.toUpperCase()),
+      fc.nat(35).map((at) => imageCodeId.slice(0, at) + imageCodeId.slice(at + 1)),
+      fc
+        .tuple(fc.nat(35), fc.constantFrom(...'0123456789abcdefABCDEF-'))
+        .map(([at, char]) => imageCodeId.slice(0, at) + char + imageCodeId.slice(at + 1)),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 4 }).map((tail) => imageCodeId + tail),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 4 }).map((head) => head + imageCodeId),
+    )
+    await fc.assert(
+      fc.asyncProperty(near, fc.constantFrom('GET', 'HEAD'), async (id, method) => {
+        const legacy = await fetch(
+          `${stack.server.url}/passport/image_code?imageCodeId=${encodeURIComponent(id)}`,
+          { method },
+        )
+        await legacy.arrayBuffer()
+        expect(legacy.status).toBeLessThan(500)
+        expect(await stack.redis.get(`ImageCode_${imageCodeId}`)).toBe(answer)
+      }),
+      { numRuns: RUNS },
+    )
   })
 })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sessionKey } from '@signup/auth/session-store'
 import { captchaKey } from '@signup/auth/stores'
 import { SEALED_CODE, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { startServer } from '@signup/api/testing/test-server'
@@ -17,6 +18,7 @@ let plain: TestStack
 /** Behind a proxy, with a captcha limit small enough to reach. */
 let proxied: TestStack
 const CAPTCHAS_PER_MINUTE = 5
+const FAILED_LOGINS_PER_HOUR = 3
 
 beforeAll(async () => {
   const testNumbers = {
@@ -29,6 +31,7 @@ beforeAll(async () => {
     startTestStack('http-harden-proxied', {
       TRUST_PROXY: '1',
       CAPTCHA_LIMIT_IP_MINUTE: String(CAPTCHAS_PER_MINUTE),
+      LOGIN_LIMIT_IP_HOUR: String(FAILED_LOGINS_PER_HOUR),
     }),
   ])
 }, 180_000)
@@ -215,6 +218,23 @@ describe('X-Forwarded-For forms behind TRUST_PROXY (item 2): a per-IP limit is n
     expect((await captcha('[2001:db8:7::6]:443')).status).toBe(429)
   })
 
+  it("the sign-in issue's per-IP limit too: failed sign-ins from one address with any port are one client", async () => {
+    const login = (forwardedFor: string) =>
+      proxied.post(
+        '/passport/login',
+        JSON.stringify({ mobile: freshMobile(), password: 'not the password' }),
+        { 'x-forwarded-for': forwardedFor },
+      )
+    const errnos = []
+    for (const form of ['198.51.100.30:1111', '198.51.100.30:2222', '"198.51.100.30"']) {
+      errnos.push(((await (await login(form)).json()) as { errno: number }).errno)
+    }
+    expect(errnos).toEqual(Array<number>(FAILED_LOGINS_PER_HOUR).fill(4102))
+    const refused = await login('198.51.100.30:3333')
+    expect(((await refused.json()) as { errno: number }).errno).toBe(4201)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+  })
+
   it('unknown, garbage after a comma and other non-addresses count against the socket address, with a log line', async () => {
     const forms = ['unknown', '198.51.100.9, garbage', '_hidden', '1.2.3.5:', '[nope]:1']
     expect(await statuses(forms)).toEqual(allowed)
@@ -344,6 +364,48 @@ describe('every storage failure writes one error line (item 3)', () => {
     expect(String(errors[0]?.cause)).toContain('WRONGTYPE')
     expect(JSON.stringify(errors[0])).not.toContain(mobile)
   })
+
+  /** The failed sign-ins of this mobile are counted in a key holding no number: the count fails. */
+  async function brokenSignInCount(): Promise<string> {
+    const mobile = freshMobile()
+    await hmac.redis.set(`signup:login-mobile-15min:{${mobile}}`, 'not a count', 300)
+    return mobile
+  }
+
+  it.each([['/passport/login'], ['/api/trpc/auth.login']])(
+    "the sign-in issue's %s: 4001 读取登录限制失败 with one error line, the cause and the masked mobile",
+    async (path) => {
+      const mobile = await brokenSignInCount()
+      const requestId = `fault-${randomUUID()}`
+      const response = await hmac.post(
+        path,
+        JSON.stringify({ mobile, password: 'correct horse battery' }),
+        { 'x-request-id': requestId },
+      )
+      expect(JSON.stringify(await response.json())).toContain('读取登录限制失败')
+      await hmac.logsFlushed()
+      const errors = linesOf(requestId).filter((line) => line.level === 50)
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatchObject({ mobile: `${mobile.slice(0, 3)}****${mobile.slice(-4)}` })
+      expect(String(errors[0]?.cause)).toContain('is not a number')
+    },
+  )
+
+  it('auth.me, whose session cannot be read: 4001 读取登录状态失败 (as docs/http-api.md names it), one error line', async () => {
+    const id = 'B'.repeat(43)
+    await hmac.redis.redis.hset(sessionKey(id), 'not', 'a session')
+    const requestId = `fault-${randomUUID()}`
+    const response = await fetch(`${hmac.server.url}/api/trpc/auth.me`, {
+      headers: { cookie: `__Host-sid=${id}`, 'x-request-id': requestId },
+    })
+    expect(response.status).toBe(500)
+    const body = (await response.json()) as { error: { data: unknown } }
+    expect(body.error.data).toMatchObject({ errno: 4001, errmsg: '读取登录状态失败' })
+    await hmac.logsFlushed()
+    const errors = linesOf(requestId).filter((line) => line.level === 50)
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0]?.cause)).toContain('WRONGTYPE')
+  })
 })
 
 describe('captcha images (item 6, in part)', () => {
@@ -356,5 +418,184 @@ describe('captcha images (item 6, in part)', () => {
       expect(response.status).toBe(200)
       expect(response.headers.get('cross-origin-resource-policy')).toBe('same-origin')
     }
+  })
+})
+
+describe('the captcha id space (item 6): the legacy route never replaces a captcha the server issued', () => {
+  const legacyImage = (id: string, method = 'GET') =>
+    fetch(`${hmac.server.url}/passport/image_code?imageCodeId=${id}`, { method })
+  async function issued(): Promise<{ imageCodeId: string; answer: string | null }> {
+    const response = await hmac.post('/api/trpc/auth.getImageCode', '')
+    const body = (await response.json()) as { result: { data: { imageCodeId: string } } }
+    const { imageCodeId } = body.result.data
+    return { imageCodeId, answer: await hmac.redis.get(captchaKey(imageCodeId)) }
+  }
+
+  it('a GET or HEAD of /passport/image_code with an id auth.getImageCode issued is 400, and the captcha keeps its answer', async () => {
+    const { imageCodeId, answer } = await issued()
+    expect(answer).toMatch(/^[A-Z2-9]{4}$/)
+    for (const method of ['GET', 'HEAD']) {
+      const response = await legacyImage(imageCodeId, method)
+      expect({ method, status: response.status }).toEqual({ method, status: 400 })
+      expect(response.headers.get('content-type')).not.toContain('image/png')
+      if (method === 'GET')
+        expect(await response.json()).toEqual({ errno: 4103, errmsg: '参数不全' })
+    }
+    expect(await hmac.redis.get(captchaKey(imageCodeId))).toBe(answer)
+    // Its owner still sends a code with the answer it was shown.
+    const sent = await hmac.post(
+      '/api/trpc/auth.sendSmsCode',
+      JSON.stringify({ mobile: freshMobile(), imageCode: answer, imageCodeId }),
+    )
+    expect(
+      ((await sent.json()) as { result?: { data: { errno: number } } }).result?.data.errno,
+    ).toBe(0)
+  })
+
+  it("the original's ids are served as before: a UUID, and the same id again replaces the answer", async () => {
+    const id = randomUUID()
+    expect((await legacyImage(id)).status).toBe(200)
+    const first = await hmac.redis.get(captchaKey(id))
+    expect(first).toMatch(/^[A-Z2-9]{4}$/)
+    // The original's behaviour (docs/http-api.md): whoever knows a legacy id may ask for it again.
+    let replaced = false
+    for (let i = 0; i < 5 && !replaced; i++) {
+      expect((await legacyImage(id)).status).toBe(200)
+      replaced = (await hmac.redis.get(captchaKey(id))) !== first
+    }
+    expect(replaced).toBe(true)
+    // An issued id in capitals is another key: served, and the issued captcha is untouched.
+    const { imageCodeId, answer } = await issued()
+    expect((await legacyImage(imageCodeId.toUpperCase())).status).toBe(200)
+    expect(await hmac.redis.get(captchaKey(imageCodeId))).toBe(answer)
+  })
+})
+
+describe('405 answers name the methods allowed, on both surfaces (item 9)', () => {
+  it.each([
+    ['GET', '/passport/sms_code', 'POST'],
+    ['PUT', '/passport/login', 'POST'],
+    ['HEAD', '/passport/logout', 'GET, POST'],
+    ['POST', '/passport/image_code', 'GET, HEAD'],
+    ['DELETE', '/healthz', 'GET, HEAD'],
+    ['GET', '/api/trpc/auth.login', 'POST'],
+    ['GET', '/api/trpc/auth.loginWithSmsCode', 'POST'],
+    ['GET', '/api/trpc/auth.resetPassword', 'POST'],
+    ['GET', '/api/trpc/auth.logout', 'POST'],
+    ['POST', '/api/trpc/auth.me', 'GET'],
+    ['PUT', '/api/trpc/auth.me', 'GET'],
+    ['DELETE', '/api/trpc/auth.sendSmsCode', 'POST'],
+    ['PUT', '/api/trpc/auth.unknown', 'GET, POST'],
+  ])('%s %s: 405 with Allow: %s', async (method, path, allow) => {
+    const response = await fetch(`${hmac.server.url}${path}`, {
+      method,
+      ...(method === 'GET' || method === 'HEAD'
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+    })
+    expect(response.status).toBe(405)
+    expect(response.headers.get('allow')).toBe(allow)
+  })
+})
+
+describe('tRPC error messages never echo the request (item 9)', () => {
+  const MARK = 'Echo7f3aMark'
+  const PROCEDURES = [
+    'auth.getImageCode',
+    'auth.sendSmsCode',
+    'auth.register',
+    'auth.login',
+    'auth.loginWithSmsCode',
+    'auth.resetPassword',
+    'auth.logout',
+    'auth.me',
+  ]
+  const BODIES = [
+    MARK,
+    `{"mobile": ${MARK}}`,
+    `{"mobile": "${MARK}`,
+    `["${MARK}"]`,
+    `"${MARK}"`,
+    `{"${MARK}": 1}`,
+    JSON.stringify(
+      Object.fromEntries(
+        ['mobile', 'password', 'smsCode', 'imageCode', 'imageCodeId', 'purpose'].map((field) => [
+          field,
+          MARK,
+        ]),
+      ),
+    ),
+    JSON.stringify({ mobile: { [MARK]: [MARK] }, purpose: [MARK], password: 8 }),
+  ]
+  const answer = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(`${hmac.server.url}${path}`, init)
+    return { path, status: response.status, text: await response.text() }
+  }
+
+  it('no answer to an odd body, query input, procedure name or content type holds what was sent', async () => {
+    const answers = []
+    for (const procedure of PROCEDURES) {
+      for (const body of BODIES) {
+        answers.push(
+          await answer(`/api/trpc/${procedure}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          }),
+          await answer(`/api/trpc/${procedure}?input=${encodeURIComponent(body)}`),
+        )
+      }
+      answers.push(
+        await answer(`/api/trpc/${procedure}`, {
+          method: 'POST',
+          headers: { 'content-type': `application/${MARK}` },
+          body: '{}',
+        }),
+      )
+    }
+    for (const name of [`auth.${MARK}`, MARK, `auth.me${MARK}`, `${MARK}%0A%7B%22x%22:1%7D`]) {
+      answers.push(
+        await answer(`/api/trpc/${name}`),
+        await answer(`/api/trpc/${name}?batch=1&input=${MARK}`),
+        await answer(`/api/trpc/${name}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: MARK,
+        }),
+      )
+    }
+    const echoed = answers.filter(({ text }) => text.includes(MARK))
+    expect(echoed).toEqual([])
+    // They were refusals, each with the errno table's fields.
+    expect(answers.filter(({ status }) => status >= 500)).toEqual([])
+  })
+})
+
+describe('the session cookie is __Host-sid in production (item 9)', () => {
+  const me = async (cookie: string) => {
+    const response = await fetch(`${hmac.server.url}/api/trpc/auth.me`, { headers: { cookie } })
+    return ((await response.json()) as { result: { data: { mobile: string } | null } }).result.data
+  }
+
+  it('a sign-in sets __Host-sid (Secure, Path=/, no Domain); a sid cookie is no session there', async () => {
+    const mobile = freshMobile()
+    await hmac.seedSmsCode('login', mobile, '135791')
+    const response = await hmac.post(
+      '/api/trpc/auth.loginWithSmsCode',
+      JSON.stringify({ mobile, smsCode: '135791' }),
+    )
+    const [pair = '', ...attributes] = (response.headers.get('set-cookie') ?? '')
+      .split(';')
+      .map((part) => part.trim())
+    expect(pair).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}$/)
+    expect(attributes).toEqual(
+      expect.arrayContaining(['Secure', 'Path=/', 'HttpOnly', 'SameSite=Lax']),
+    )
+    expect(attributes.filter((attribute) => /^domain=/i.test(attribute))).toEqual([])
+    const id = pair.slice('__Host-sid='.length)
+    expect(await me(`__Host-sid=${id}`)).toMatchObject({ mobile })
+    // A sibling subdomain can plant `sid` (it cannot plant `__Host-sid`): read first, it is ignored.
+    expect(await me(`sid=${id}`)).toBeNull()
+    expect(await me(`sid=${'A'.repeat(43)}; __Host-sid=${id}`)).toMatchObject({ mobile })
   })
 })

@@ -113,8 +113,7 @@ function originOf(text: string): string | null {
 /** The origin this request was addressed to, or null when its Host is not a plain host[:port]. */
 export function ownOrigin(req: IncomingMessage, trustProxy: boolean): string | null {
   const host = req.headers.host
-  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host))
-    return null
+  if (host === undefined || !isPlainHost(host)) return null
   const forwarded = trustProxy
     ? String(req.headers['x-forwarded-proto'] ?? '')
         .split(',')
@@ -126,6 +125,47 @@ export function ownOrigin(req: IncomingMessage, trustProxy: boolean): string | n
   const scheme =
     forwarded === 'https' || forwarded === 'http' ? forwarded : encrypted ? 'https' : 'http'
   return originOf(`${scheme}://${host.toLowerCase()}`)
+}
+
+/**
+ * A Host value as HTTP clients send it: a name or IPv4 address (letters, digits, `.`, `-`, `_`)
+ * or an IPv6 address in brackets, with an optional port up to 65535. No user info, path, query,
+ * fragment or anything else a URL parser would read as one of them.
+ */
+export function isPlainHost(host: string): boolean {
+  const match = /^(?:[A-Za-z0-9._-]+|\[([0-9A-Fa-f:.]+)\])(?::(\d{1,5}))?$/.exec(host)
+  if (!match) return false
+  const [, ipv6, port] = match
+  return (ipv6 === undefined || isIPv6(ipv6)) && (port === undefined || Number(port) <= 65_535)
+}
+
+/**
+ * The request names its host once, plainly: one Host line holding a plain host (RFC 9112 section
+ * 3.2 answers anything else with 400). An HTTP/1.0 request may have none; Node refuses an
+ * HTTP/1.1 request without one before it gets here.
+ */
+export function hasPlainHost(req: IncomingMessage): boolean {
+  const { host } = req.headers
+  if (host === undefined) return true
+  let lines = 0
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.length === 4 && req.rawHeaders[i]?.toLowerCase() === 'host') lines++
+  }
+  return lines === 1 && isPlainHost(host)
+}
+
+/**
+ * The request target as a URL, when it is a path (origin form, `/…`); null for any other form
+ * (`*`, `http://host/…`, `host:port`). Read as a path even when it starts with `//` or `/\`,
+ * which a URL parser would otherwise take for another host.
+ */
+export function targetUrl(target: string | undefined): URL | null {
+  if (target === undefined || !target.startsWith('/')) return null
+  try {
+    return new URL(`http://localhost${target}`)
+  } catch {
+    return null
+  }
 }
 
 /**

@@ -14,8 +14,9 @@ import type { MetricsSource } from '@signup/api/metrics'
 import { startMetricsServer } from '@signup/api/metrics-server'
 import type { MetricsServer } from '@signup/api/metrics-server'
 import { createAppServices } from '@signup/api/services'
+import { answerConnect, createLimitedServer } from './connections.ts'
 import { trackRequests } from './graceful-shutdown.ts'
-import { createRequestListener } from './request-listener.ts'
+import { createClientErrorListener, createRequestListener } from './request-listener.ts'
 import { createStaticAssets } from './static-assets.ts'
 
 // dist/main.mjs (the compiled server) and server/main.ts (under tsx) both sit one level below it.
@@ -67,30 +68,37 @@ async function serve(env: Env): Promise<void> {
   const services = await createAppServices(env, logger)
   // webpack, as `next build --webpack` uses: the same bundler in development as in production
   // (see docs/decisions/011-pages-router-for-the-signup-page.md for why not Turbopack).
-  const nextApp = next({ dev, webpack: true, dir: WEB_DIR, hostname: env.HOST, port: env.PORT })
+  const nextApp = next({
+    dev,
+    webpack: true,
+    dir: WEB_DIR,
+    hostname: env.HOST,
+    port: env.PORT,
+    // Production serves no WebSocket (Next's are development's hot reload). Handed none, Next adds
+    // an upgrade listener to the server of its first request, and that listener leaves every
+    // Upgrade request's socket open, past all timeouts; this stand-in never listens, so Node
+    // answers an Upgrade request as a plain one.
+    httpServer: dev ? undefined : createServer(),
+  })
   await nextApp.prepare()
   const nextHandler = nextApp.getRequestHandler()
 
-  const server = createServer({
-    keepAliveTimeout: 65_000,
-    requestTimeout: 30_000,
-    headersTimeout: 20_000,
-  })
+  const server = createLimitedServer(env, logger)
   // Before the request listener, so it sees every request first (graceful-shutdown.ts).
   const requests = trackRequests(server)
-  server.on(
-    'request',
-    createRequestListener({
-      services,
-      env,
-      logger,
-      dev,
-      lifecycle: requests,
-      // Development leaves /_next/static/ to Next, which compiles it on demand.
-      staticAssets: dev ? undefined : createStaticAssets(),
-      fallback: (req, res) => nextHandler(req, res),
-    }),
-  )
+  const listener = createRequestListener({
+    services,
+    env,
+    logger,
+    dev,
+    lifecycle: requests,
+    // Development leaves /_next/static/ to Next, which compiles it on demand.
+    staticAssets: dev ? undefined : createStaticAssets(),
+    fallback: (req, res) => nextHandler(req, res),
+  })
+  server.on('request', listener)
+  answerConnect(server, listener)
+  server.on('clientError', createClientErrorListener({ services, env, logger }))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(env.PORT, env.HOST, resolve)

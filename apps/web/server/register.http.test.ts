@@ -28,10 +28,10 @@ function registerLegacy(fields: Record<string, unknown>) {
   return post('/passport/register', JSON.stringify(fields))
 }
 
-/** `sid=<id>` out of a Set-Cookie header, for the Cookie header of the next request. */
+/** `__Host-sid=<id>` out of a Set-Cookie header, for the Cookie header of the next request. */
 function sessionPair(setCookie: string | null): string {
   const pair = setCookie?.split(';')[0] ?? ''
-  expect(pair).toMatch(/^sid=[A-Za-z0-9_-]{43}$/)
+  expect(pair).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}$/)
   return pair
 }
 
@@ -221,10 +221,10 @@ describe('POST /passport/register refuses bad requests without a 5xx', () => {
 describe('auth.register, auth.me and auth.logout over plain HTTP', () => {
   it('me is null without a cookie, and with a cookie naming no session', async () => {
     expect((await me()).data).toBeNull()
-    const unknown = await me(`sid=${'A'.repeat(43)}`)
+    const unknown = await me(`__Host-sid=${'A'.repeat(43)}`)
     expect(unknown.data).toBeNull()
     // The dead cookie is cleared so the browser stops sending it.
-    expect(unknown.response.headers.get('set-cookie')).toMatch(/^sid=; Max-Age=0;/)
+    expect(unknown.response.headers.get('set-cookie')).toMatch(/^__Host-sid=; Max-Age=0;/)
   })
 
   it('register sets the cookie, me reads it, logout ends the session and clears it', async () => {
@@ -249,7 +249,7 @@ describe('auth.register, auth.me and auth.logout over plain HTTP', () => {
       result: { data: { errno: 0, errmsg: '已退出登录' } },
     })
     const cleared = loggedOut.headers.get('set-cookie') ?? ''
-    expect(cleared).toMatch(/^sid=; Max-Age=0;/)
+    expect(cleared).toMatch(/^__Host-sid=; Max-Age=0;/)
     expect(cleared).toContain('HttpOnly')
 
     // The old cookie, replayed, signs no one in.
@@ -284,7 +284,7 @@ describe('auth.register, auth.me and auth.logout over plain HTTP', () => {
   it('a cross-site logout is refused (403), so another site cannot sign the user out', async () => {
     const response = await post('/api/trpc/auth.logout', '', {
       origin: 'https://evil.example',
-      cookie: `sid=${'A'.repeat(43)}`,
+      cookie: `__Host-sid=${'A'.repeat(43)}`,
     })
     expect(response.status).toBe(403)
     expect(response.headers.get('set-cookie')).toBeNull()

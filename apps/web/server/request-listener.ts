@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { createContextInner, appRouter } from '@signup/api/root'
 import type { Env } from '@signup/api/env'
 import type { Logger } from '@signup/api/logger'
@@ -13,14 +17,16 @@ import {
 } from '@signup/auth/legacy-routes'
 import type { LegacyJsonRoute } from '@signup/auth/legacy-routes'
 import type { SessionCookie } from '@signup/trpc/context'
-import { DomainError } from '@signup/trpc/ret'
+import { DomainError, RET, RET_MESSAGE } from '@signup/trpc/ret'
 import { describeError, maskMobile } from '@signup/sms/log-fields'
+import type { AnyProcedure } from '@trpc/server'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { answerLegacy, answerRequestRefusal, answerServerError } from './answers.ts'
 import type { RequestRefusal, Surface } from './answers.ts'
 import {
   BodyTooLargeError,
   clientIpOf,
+  hasPlainHost,
   isAllowedOrigin,
   isCrossSiteFetch,
   isJsonContentType,
@@ -29,6 +35,7 @@ import {
   readBody,
   requestIdOf,
   sendJson,
+  targetUrl,
 } from './http-io.ts'
 import type { ServerLifecycle } from './graceful-shutdown.ts'
 import { securityHeaders } from './security-headers.ts'
@@ -62,6 +69,22 @@ interface RequestScope {
 }
 
 type Method = 'GET' | 'HEAD' | 'POST'
+
+/** What `OPTIONS *` answers: the methods this server's resources take (RFC 9110 section 9.3.7). */
+const SERVER_METHODS = 'GET, HEAD, POST'
+
+/** The route template of a request whose target is not a path: no route can answer it. */
+const NO_PATH_ROUTE = '*'
+
+/**
+ * Each tRPC procedure by path, with the one method it takes: GET a query, POST a mutation. (The
+ * router keeps its procedures flat by dotted path, which its type, nested by router, does not say.)
+ */
+const procedureMethods = new Map<string, Method>(
+  Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>).map(
+    ([path, procedure]) => [path, procedure._def.type === 'query' ? 'GET' : 'POST'],
+  ),
+)
 
 interface Route {
   /** An exact path, or a prefix ending in `/*`. */
@@ -109,15 +132,21 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         logger: scope.logger(),
       })
     },
-    // A rate-limited call says when to retry in the header too, as the legacy routes do.
-    responseMeta: ({ errors }) => {
+    // A rate-limited call says when to retry in the header too, as the legacy routes do; a 405
+    // (a GET of a mutation, a POST of a query) names the method the procedure takes.
+    responseMeta: ({ errors, paths }) => {
       const retryAfter = Math.max(
         0,
         ...errors.map((error) =>
           error.cause instanceof DomainError ? (error.cause.retryAfter ?? 0) : 0,
         ),
       )
-      return { headers: retryAfterHeaders(retryAfter > 0 ? retryAfter : undefined) }
+      const headers = retryAfterHeaders(retryAfter > 0 ? retryAfter : undefined)
+      const method = paths?.length === 1 ? procedureMethods.get(paths[0] ?? '') : undefined
+      if (method && errors.some((error) => error.code === 'METHOD_NOT_SUPPORTED')) {
+        return { headers: { ...headers, allow: method } }
+      }
+      return { headers }
     },
     onError: ({ error, path, req, input }) => {
       // Refusals are expected outcomes; only server faults are worth an operator's attention.
@@ -289,14 +318,17 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     }
   }
 
-  /** tRPC's procedures by path, so the route template can name the one called. */
-  const procedures = new Set(Object.keys(appRouter._def.procedures))
-
   /** A route's template: its path, or for tRPC the procedure when it is one of the router's. */
   function templateOf(route: Route, pathname: string): string {
     if (route.surface !== 'trpc') return route.path
     const procedure = pathname.slice(route.path.length - 1)
-    return procedures.has(procedure) ? `${route.path.slice(0, -1)}${procedure}` : route.path
+    return procedureMethods.has(procedure) ? `${route.path.slice(0, -1)}${procedure}` : route.path
+  }
+
+  /** What a 405 names in Allow: the route's methods, or the one a known procedure takes. */
+  function allowOf(route: Route, pathname: string): string {
+    const procedure = route.surface === 'trpc' ? pathname.slice(route.path.length - 1) : ''
+    return procedureMethods.get(procedure) ?? route.methods.join(', ')
   }
 
   function routeOf(pathname: string): Route | undefined {
@@ -309,42 +341,48 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
 
   async function dispatch(scope: RequestScope): Promise<void> {
     const route = routeOf(scope.url.pathname)
+    // Every route and Next build URLs from Host (tRPC's adapter threw on `user@host`: a 500).
+    if (!hasPlainHost(scope.req)) {
+      return answerRequestRefusal(scope.res, route?.surface ?? 'legacy', 'bad-host')
+    }
     if (!route) return page(scope)
     scope.route = templateOf(route, scope.url.pathname)
     if (!route.methods.includes(scope.req.method as Method)) {
-      const allow = route.methods.join(', ')
+      const allow = allowOf(route, scope.url.pathname)
       return answerRequestRefusal(scope.res, route.surface, 'method-not-allowed', { allow })
     }
     const checked = route.jsonPost ? await jsonPostChecks(scope, route) : { body: undefined }
     if (checked) await route.handle(scope, checked.body)
   }
 
-  const metrics = services.metrics.http
-  const observed = env.ACCESS_LOG || services.metrics.registry !== null
-  // Its fields are fixed names, numbers and the request id: the redaction every other line goes
-  // through (logger.ts) would double what a line costs (about 4 µs more, measured with pino 10).
-  const accessLogger = logger.child({}, { redact: [] })
+  const record = createAnswerRecorder(options)
 
-  /**
-   * Once the answer is finished (or the connection gone first): the access log's one line and
-   * the HTTP metrics, by route template, so neither holds a query value, a mobile or an id.
-   */
+  /** Once the answer is finished (or the connection gone first): it is recorded. */
   function finished(scope: RequestScope, requestId: string, started: number): void {
     const { req, res, route } = scope
-    const seconds = (performance.now() - started) / 1000
-    const method = req.method ?? 'GET'
-    const completed = res.writableFinished
-    metrics.request(route, method, completed ? String(res.statusCode) : 'aborted', seconds)
-    if (!env.ACCESS_LOG) return
-    const line: Record<string, unknown> = {
-      reqId: requestId,
-      method,
+    record?.({
+      requestId,
+      method: req.method ?? 'GET',
       route,
       status: res.statusCode,
-      ms: Math.round(seconds * 10_000) / 10,
+      seconds: (performance.now() - started) / 1000,
+      aborted: !res.writableFinished,
+    })
+  }
+
+  /**
+   * A request whose target is not a path (RFC 9112 section 3.2): `OPTIONS *` asks about the
+   * server itself, and is answered so; any other (`GET *x`, the absolute form `GET http://host/`
+   * that proxies take, CONNECT's `host:port`) is refused with 400. Next answered the first kind
+   * with a 500 and a stack trace, and redirected the absolute form to the host it named.
+   */
+  function notAPath({ req, res }: RequestScope): void {
+    if (req.method === 'OPTIONS' && req.url === '*') {
+      res.writeHead(200, { allow: SERVER_METHODS, 'content-length': 0 })
+      res.end()
+      return
     }
-    if (!completed) line.aborted = true
-    accessLogger.info(line, 'request')
+    answerRequestRefusal(res, 'legacy', 'bad-target')
   }
 
   return (req, res) => {
@@ -352,10 +390,11 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
     const requestId = requestIdOf(req)
     res.setHeader('x-request-id', requestId)
     let child: Logger | undefined
+    const url = targetUrl(req.url)
     const scope: RequestScope = {
       req,
       res,
-      url: new URL(req.url ?? '/', 'http://localhost'),
+      url: url ?? new URL('http://localhost/'),
       clientIp: clientIpOf(req, env.TRUST_PROXY, (entry) => {
         logger.warn(
           { reqId: requestId, forwardedFor: entry.slice(0, 100), socket: req.socket.remoteAddress },
@@ -363,16 +402,107 @@ export function createRequestListener(options: RequestListenerOptions): RequestL
         )
       }),
       // Until the router finds a route, the request is Next's.
-      route: '/*',
+      route: url ? '/*' : NO_PATH_ROUTE,
       // Most requests never log a line: the child logger is made on first use.
       logger: () => (child ??= logger.child({ reqId: requestId })),
     }
     scopes.set(req, scope)
-    if (observed) res.once('close', () => finished(scope, requestId, started))
+    if (record) res.once('close', () => finished(scope, requestId, started))
+    if (!url) return notAPath(scope)
     dispatch(scope).catch((error: unknown) => {
       scope.logger().error({ err: error, url: req.url }, 'request failed')
       if (!res.headersSent) answerServerError(res)
       else res.destroy()
+    })
+  }
+}
+
+/** One answer, as the access log and the HTTP metrics see it. */
+interface Answered {
+  requestId: string
+  /** Unknown when Node's parser refused the request line. */
+  method?: string
+  /** The route template, never the path as sent. */
+  route: string
+  status: number
+  seconds: number
+  /** The client went before the answer was finished. */
+  aborted: boolean
+  /** What Node's HTTP parser refused (its error code), when it did. */
+  refused?: string
+}
+
+/**
+ * The access log's one line and the HTTP metrics of an answer, by route template, so neither holds
+ * a query value, a mobile or an id; null when neither is on.
+ */
+function createAnswerRecorder(
+  options: Pick<RequestListenerOptions, 'services' | 'env' | 'logger'>,
+): ((answered: Answered) => void) | null {
+  const { services, env, logger } = options
+  if (!env.ACCESS_LOG && services.metrics.registry === null) return null
+  const metrics = services.metrics.http
+  // Its fields are fixed names, numbers and the request id: the redaction every other line goes
+  // through (logger.ts) would double what a line costs (about 4 µs more, measured with pino 10).
+  const accessLogger = logger.child({}, { redact: [] })
+  return ({ requestId, method, route, status, seconds, aborted, refused }) => {
+    metrics.request(route, method ?? 'other', aborted ? 'aborted' : String(status), seconds)
+    if (!env.ACCESS_LOG) return
+    const line: Record<string, unknown> = {
+      reqId: requestId,
+      ...(method === undefined ? {} : { method }),
+      route,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+    }
+    if (aborted) line.aborted = true
+    if (refused !== undefined) line.refused = refused
+    accessLogger.info(line, 'request')
+  }
+}
+
+/** The status Node itself gives these refusals of its HTTP parser; any other is 400. */
+const PARSER_REFUSAL_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+}
+
+/**
+ * The server's `clientError` listener: a request Node's HTTP parser refused before it became one
+ * (a request line no URL parser reads, such as `GET host:443`; a malformed header; headers over
+ * 16 KiB; headers not in within HEADERS_TIMEOUT_SECONDS). It gets the status Node gives it, with
+ * the original's PARAMERR body like every other refused request, and one access-log line. A
+ * client that has gone, or one already answered, gets nothing, as with Node's own listener.
+ */
+export function createClientErrorListener(
+  options: Pick<RequestListenerOptions, 'services' | 'env' | 'logger'>,
+): (error: Error & { code?: string }, socket: Duplex) => void {
+  const record = createAnswerRecorder(options)
+  const payload = JSON.stringify({ errno: RET.PARAMERR, errmsg: RET_MESSAGE.PARAMERR })
+  return (error, socket) => {
+    const written = (socket as Socket).bytesWritten ?? 0
+    if (error.code === 'ECONNRESET' || !socket.writable || written > 0) {
+      socket.destroy()
+      return
+    }
+    const status = PARSER_REFUSAL_STATUS[error.code ?? ''] ?? 400
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+      'content-type: application/json; charset=utf-8',
+      `content-length: ${Buffer.byteLength(payload)}`,
+      'cache-control: no-store',
+      'connection: close',
+    ]
+    // Closed once written: the server keeps half-open sockets, which a client could hold.
+    socket.end(`${head.join('\r\n')}\r\n\r\n${payload}`, () => socket.destroy())
+    record?.({
+      requestId: randomUUID(),
+      route: NO_PATH_ROUTE,
+      status,
+      seconds: 0,
+      aborted: false,
+      refused: error.code ?? error.name,
     })
   }
 }

@@ -38,13 +38,24 @@ describe('createSessionCookie', () => {
     expect(headers.get('set-cookie')).toBe('sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax')
   })
 
-  it('adds Secure when asked (production)', () => {
-    const { req, res, headers } = fakeExchange()
+  it('is __Host-sid with Secure in production (Path=/, no Domain), and reads no sid there', () => {
+    const { req, res, headers } = fakeExchange('sid=planted; __Host-sid=mine')
     const cookie = createSessionCookie(req, res, { secure: true })
-    expect(cookie.id).toBeNull()
+    expect(cookie.id).toBe('mine')
     cookie.set('id', 60)
     expect(headers.get('set-cookie')).toBe(
-      'sid=id; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure',
+      '__Host-sid=id; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure',
     )
+    cookie.clear()
+    expect(headers.get('set-cookie')).toBe(
+      '__Host-sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax; Secure',
+    )
+    const planted = fakeExchange('sid=planted')
+    expect(createSessionCookie(planted.req, planted.res, { secure: true }).id).toBeNull()
+  })
+
+  it('development reads sid and not __Host-sid', () => {
+    const { req, res } = fakeExchange('__Host-sid=other; sid=dev')
+    expect(createSessionCookie(req, res, { secure: false }).id).toBe('dev')
   })
 })

@@ -1,29 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SessionCookie } from '@signup/trpc/context'
 
-export const SESSION_COOKIE_NAME = 'sid'
+/**
+ * The session cookie's name. Production's carries the `__Host-` prefix: a browser keeps such a
+ * cookie only when this host set it, Secure, with Path=/ and no Domain, so a related subdomain
+ * cannot plant one that is read first. Development serves plain HTTP, where a browser refuses a
+ * Secure cookie, so it keeps `sid`.
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-sid' : 'sid'
+}
 
 /**
  * The session cookie over HTTP headers: the id comes from the request's Cookie header, and set or
  * clear writes the response's Set-Cookie. HttpOnly keeps it from page scripts, SameSite=Lax keeps
- * it off cross-site POSTs, Secure (production, behind TLS) keeps it off plain HTTP.
+ * it off cross-site POSTs, Secure (production, behind TLS) keeps it off plain HTTP. Only the
+ * cookie of this mode's name is read: a `sid` sent to production is no session.
  */
 export function createSessionCookie(
   req: IncomingMessage,
   res: ServerResponse,
   options: { secure: boolean },
 ): SessionCookie {
+  const name = sessionCookieName(options.secure)
   const attributes = `Path=/; HttpOnly; SameSite=Lax${options.secure ? '; Secure' : ''}`
   return {
-    id: readCookie(req.headers.cookie, SESSION_COOKIE_NAME),
+    id: readCookie(req.headers.cookie, name),
     set(id, maxAgeSeconds) {
-      res.setHeader(
-        'set-cookie',
-        `${SESSION_COOKIE_NAME}=${id}; Max-Age=${maxAgeSeconds}; ${attributes}`,
-      )
+      res.setHeader('set-cookie', `${name}=${id}; Max-Age=${maxAgeSeconds}; ${attributes}`)
     },
     clear() {
-      res.setHeader('set-cookie', `${SESSION_COOKIE_NAME}=; Max-Age=0; ${attributes}`)
+      res.setHeader('set-cookie', `${name}=; Max-Age=0; ${attributes}`)
     },
   }
 }

@@ -30,10 +30,10 @@ const post = (path: string, body: string, headers: Record<string, string> = {}) 
 const json = (path: string, fields: unknown, headers: Record<string, string> = {}) =>
   post(path, JSON.stringify(fields), headers)
 
-/** `sid=<id>` out of a Set-Cookie header, for the Cookie header of the next request. */
+/** `__Host-sid=<id>` out of a Set-Cookie header, for the Cookie header of the next request. */
 function sessionPair(response: Response): string {
   const pair = response.headers.get('set-cookie')?.split(';')[0] ?? ''
-  expect(pair).toMatch(/^sid=[A-Za-z0-9_-]{43}$/)
+  expect(pair).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}$/)
   return pair
 }
 
@@ -142,7 +142,7 @@ describe('POST and GET /passport/logout', () => {
     const response = await json('/passport/logout', {}, { cookie })
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ errno: 0, errmsg: '已退出登录' })
-    expect(response.headers.get('set-cookie')).toMatch(/^sid=; Max-Age=0;/)
+    expect(response.headers.get('set-cookie')).toMatch(/^__Host-sid=; Max-Age=0;/)
     expect(await me(cookie)).toBeNull()
   })
 
@@ -158,7 +158,7 @@ describe('POST and GET /passport/logout', () => {
       expect(response.status).toBe(200)
       expect(response.headers.get('cache-control')).toBe('no-store')
       expect(await response.json()).toEqual({ errno: 0, errmsg: '已退出登录' })
-      expect(response.headers.get('set-cookie')).toMatch(/^sid=; Max-Age=0;/)
+      expect(response.headers.get('set-cookie')).toMatch(/^__Host-sid=; Max-Age=0;/)
       expect(await me(cookie)).toBeNull()
     }
   })

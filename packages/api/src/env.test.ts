@@ -44,6 +44,19 @@ describe('loadEnv', () => {
     expect(env.SMS_PROVIDER).toBeUndefined()
   })
 
+  it('gives connection limits a default and refuses headers timed out after the request', () => {
+    expect(loadEnv({})).toMatchObject({
+      MAX_CONNECTIONS: 4096,
+      HEADERS_TIMEOUT_SECONDS: 10,
+      REQUEST_TIMEOUT_SECONDS: 30,
+      KEEP_ALIVE_TIMEOUT_SECONDS: 65,
+    })
+    expect(messageOf({ HEADERS_TIMEOUT_SECONDS: '40' })).toContain(
+      'HEADERS_TIMEOUT_SECONDS: must not exceed REQUEST_TIMEOUT_SECONDS (30)',
+    )
+    expect(messageOf({ MAX_CONNECTIONS: '0' })).toContain('MAX_CONNECTIONS')
+  })
+
   it('accepts a complete production configuration', () => {
     const env = loadEnv({
       ...PRODUCTION,
@@ -53,6 +66,11 @@ describe('loadEnv', () => {
     expect(env.SMS_PROVIDER).toEqual(['console'])
     expect(env.TRUST_PROXY).toBe(true)
     expect(env.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
+  })
+
+  it('accepts pgbouncer=true and connection_limit in DATABASE_URL, as Prisma names them', () => {
+    const url = 'postgresql://app@pooler.internal:6432/app?pgbouncer=true&connection_limit=40'
+    expect(loadEnv({ ...PRODUCTION, DATABASE_URL: url }).DATABASE_URL).toBe(url)
   })
 
   it.each(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER', 'AUTH_SECRET'] as const)(
@@ -152,6 +170,8 @@ describe('loadEnv', () => {
 
   it.each([
     ['DATABASE_URL', 'mysql://x@y/z'],
+    ['DATABASE_URL', 'postgresql://app@pooler:6432/app?pgbouncer=yes'],
+    ['DATABASE_URL', 'postgresql://app@db/app?connection_limit=0'],
     ['REDIS_URL', 'http://cache:6379'],
     ['SMS_PROVIDER', 'carrier-pigeon'],
     ['PORT', 'eighty'],

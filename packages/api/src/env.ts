@@ -7,6 +7,7 @@ import {
 } from '@signup/sms/provider-config'
 import type { SmsProviderName } from '@signup/sms/provider-config'
 import { AUTH_SECRET_MIN_BYTES } from '@signup/auth/sms-code-at-rest'
+import { readDatabaseUrl } from '@signup/db/database-url'
 import { keyPrefixProblem } from '@signup/kv/hash-tag'
 import type { ClusterNodeAddress } from '@signup/kv/redis-store'
 
@@ -86,7 +87,17 @@ const envSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
-    DATABASE_URL: urlWith(/^postgres(ql)?:$/, 'postgres:// or postgresql://'),
+    // Its pgbouncer= and connection_limit= as Prisma names them (decision record 020).
+    DATABASE_URL: urlWith(/^postgres(ql)?:$/, 'postgres:// or postgresql://').superRefine(
+      (value, ctx) => {
+        if (value === undefined || !URL.canParse(value)) return
+        try {
+          readDatabaseUrl(value)
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message })
+        }
+      },
+    ),
     REDIS_URL: urlWith(/^rediss?:$/, 'redis:// or rediss://'),
     // The alternative to REDIS_URL: a Redis Cluster, reached through any of these nodes.
     REDIS_CLUSTER_NODES: clusterNodes,
@@ -175,6 +186,17 @@ const envSchema = z
     SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
     // One log line per request (method, route, status, duration, request id).
     ACCESS_LOG: flag(true),
+    // Open connections per server process; at the cap the longest-idle one is closed for a new
+    // one (apps/web/server/connections.ts). Kept below the open-file limit at start.
+    MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+    // From a connection's first byte (or a keep-alive request's) to its last header: a connection
+    // that sends nothing, or its headers a byte at a time, is closed after this.
+    HEADERS_TIMEOUT_SECONDS: seconds(10),
+    // From a request's first byte to its last body byte.
+    REQUEST_TIMEOUT_SECONDS: seconds(30),
+    // An idle keep-alive connection is closed after this: longer than a load balancer's own idle
+    // timeout (60 s is usual), so the balancer closes first and never sends on a closing one.
+    KEEP_ALIVE_TIMEOUT_SECONDS: seconds(65),
   })
   .superRefine((env, ctx) => {
     const require = (names: readonly (keyof typeof env)[], message: string): void => {
@@ -209,6 +231,13 @@ const envSchema = z
         code: 'custom',
         path: ['METRICS_PORT'],
         message: 'must differ from PORT: /metrics is never served on the public port',
+      })
+    }
+    if (env.HEADERS_TIMEOUT_SECONDS > env.REQUEST_TIMEOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HEADERS_TIMEOUT_SECONDS'],
+        message: `must not exceed REQUEST_TIMEOUT_SECONDS (${env.REQUEST_TIMEOUT_SECONDS}): the headers are part of the request`,
       })
     }
     if (env.NODE_ENV !== 'production') return

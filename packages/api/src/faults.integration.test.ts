@@ -1,9 +1,7 @@
 import { SEALED_CODE, TEST_AUTH_SECRET, sealedSmsCode } from '@signup/auth/testing/test-services'
 import { RONGLIAN, RONGLIAN_ACCOUNT } from '@signup/sms/testing/example-credentials'
-import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { TRPCError } from '@trpc/server'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +18,7 @@ import { createCaller, createContextInner } from './root.ts'
 import { createAppServices } from './services.ts'
 import type { AppServices } from './services.ts'
 import { freshMobile } from '@signup/db/testing/mobiles'
+import { freePort } from '@signup/db/testing/server-process'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -29,6 +28,7 @@ import {
   waitUntil,
 } from './testing/test-infra.ts'
 import type { TestDatabase } from './testing/test-infra.ts'
+import { startPrivateRedis, stopProcess } from './testing/private-redis.ts'
 
 const logger = createLogger({
   NODE_ENV: 'test',
@@ -115,45 +115,6 @@ function sendUnderLoad(services: AppServices, seed: RedisStore) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  )
-  const probe = new RedisStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 200 })
-  try {
-    await waitUntil(`redis-server answers on port ${port}`, () =>
-      probe.ping().then(
-        () => true,
-        () => false,
-      ),
-    )
-  } finally {
-    await probe.close()
-  }
-  return child
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGKILL')
-  })
-}
-
 /** No SMS without an OK, no OK without exactly one SMS: each send used its own mobile. */
 function expectNothingLost(outcomes: Sent[], sent: { mobile: string }[]): void {
   const smsPerMobile = new Map<string, number>()
@@ -176,7 +137,7 @@ describe('Redis stopped and started again under load', () => {
 
   beforeAll(async () => {
     port = await freePort()
-    redisProcess = await startRedis(port)
+    redisProcess = await startPrivateRedis(port)
     const env = loadEnv({
       NODE_ENV: 'test',
       AUTH_SECRET: TEST_AUTH_SECRET,
@@ -216,7 +177,7 @@ describe('Redis stopped and started again under load', () => {
     await sleep(deadAt + OUTAGE_MS - Date.now())
     expect((await services.health()).checks.redis).toBe('down')
     const restartedAt = Date.now()
-    redisProcess = await startRedis(port)
+    redisProcess = await startPrivateRedis(port)
     // The same services reconnect by themselves (ioredis retries every 2 s at most).
     await waitUntil('the services find Redis again', async () => {
       return (await services.health()).checks.redis === 'ok'

@@ -5,6 +5,7 @@ import { createAuthServices } from '@signup/auth/services'
 import type { AuthServices, PasswordHasher, PasswordVerifier } from '@signup/auth/ports'
 import { createDb } from '@signup/db/client'
 import type { Db } from '@signup/db/client'
+import { readDatabaseUrl } from '@signup/db/database-url'
 import { createUserDirectory } from '@signup/db/user-directory'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
 import { MemoryStore } from '@signup/kv/memory-store'
@@ -35,6 +36,9 @@ export interface AppServices {
   health(): Promise<StoreHealth>
   close(): Promise<void>
 }
+
+/** Connections per process to DATABASE_URL unless its connection_limit says otherwise (pg's default). */
+const DEFAULT_POOL_SIZE = 10
 
 /**
  * The composition root. With DATABASE_URL / REDIS_URL (or REDIS_CLUSTER_NODES) set it uses them;
@@ -91,7 +95,14 @@ export async function createAppServices(
   closers.push(() => kv.close())
 
   let databaseUrl = env.DATABASE_URL
-  let postgresLabel = databaseUrl ? `postgres ${redactUrl(databaseUrl)}` : ''
+  // pgbouncer=true: a pooler in transaction mode, where no session state lasts (decision 020).
+  const { pgbouncer, connectionLimit } = databaseUrl
+    ? readDatabaseUrl(databaseUrl)
+    : { pgbouncer: false, connectionLimit: undefined }
+  let postgresLabel = databaseUrl
+    ? `postgres ${redactUrl(databaseUrl)}` +
+      (pgbouncer ? ' (through a transaction pooler: no named statements)' : '')
+    : ''
   if (!databaseUrl) {
     // Loaded only here: a server with DATABASE_URL (every production one) never loads PGlite.
     const { embeddedDataDir, startEmbeddedPostgres } = await import('@signup/db/embedded')
@@ -103,7 +114,10 @@ export async function createAppServices(
     databaseUrl = embedded.url
     postgresLabel = `embedded PGlite at ${path.relative(process.cwd(), dataDir) || dataDir} (dev default, DATABASE_URL unset)`
   }
-  const db = createDb({ url: databaseUrl, max: env.DATABASE_URL ? 10 : 1 })
+  const db = createDb({
+    url: databaseUrl,
+    max: env.DATABASE_URL ? (connectionLimit ?? DEFAULT_POOL_SIZE) : 1,
+  })
   closers.unshift(() => db.close())
 
   const sms =
@@ -117,8 +131,11 @@ export async function createAppServices(
   const secret = env.AUTH_SECRET
     ? { value: env.AUTH_SECRET, file: '' }
     : await devAuthSecret(env.DATA_DIR)
-  // The embedded database serves every connection from one session (decision record 012).
-  const users = createUserDirectory(db, { namedStatements: Boolean(env.DATABASE_URL) })
+  // The embedded database serves every connection from one session (decision record 012), and
+  // a transaction pooler hands each transaction whichever session is free (020).
+  const users = createUserDirectory(db, {
+    namedStatements: Boolean(env.DATABASE_URL) && !pgbouncer,
+  })
   const stores = { kv, limiter, users }
   const auth = createAuthServices({
     ...(metrics.registry ? countStoreErrors(stores, metrics.stores) : stores),

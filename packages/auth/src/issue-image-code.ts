@@ -4,8 +4,14 @@ import { countOutcome } from './metrics.ts'
 import { RET_MESSAGE } from '@signup/trpc/ret'
 import type { AuthServices } from './ports.ts'
 
-export const IMAGE_CODE_STORE_FAILED = '保存图片验证码失败'
-export const IMAGE_CODE_LIMIT_FAILED = '获取图片验证码失败'
+/**
+ * DBERR's errmsg whenever the captcha store fails, counting a captcha or keeping its answer here
+ * and taking it back on a send (docs/contract.md section 2 names this one, never a 保存 form).
+ */
+export const CAPTCHA_STORE_FAILED = '获取图片验证码失败'
+
+/** A server-issued id that is taken (one in 2^60 draws) is drawn again, this many times at most. */
+const ID_DRAWS = 3
 
 export interface ImageCode {
   imageCodeId: string
@@ -16,7 +22,7 @@ export interface ImageCode {
 
 type ImageCodeServices = Pick<
   AuthServices,
-  'captchaStore' | 'random' | 'config' | 'captchaLimiter' | 'metrics'
+  'captchaStore' | 'captchaIds' | 'random' | 'config' | 'captchaLimiter' | 'metrics'
 >
 
 /** Issues a captcha (issueImageCodeSteps), counting how each request ended for /metrics. */
@@ -31,29 +37,45 @@ export function issueImageCode(
 }
 
 /**
- * Draws a new captcha and stores its answer under the id, replacing any earlier one with that id.
- * The id is the client's on the legacy route and a fresh UUID on the tRPC procedure. The client's
- * captchas per minute are counted first, since drawing one costs CPU (REQERR past the limit).
+ * Draws a new captcha and stores its answer under its id. Without an id (auth.getImageCode) the
+ * server issues one (captcha-ids.ts) and stores it only if it is new; with one (the legacy route,
+ * where the client picks it) the answer replaces any earlier one with that id, as the original's
+ * did, unless the id is one the server issued: that is refused (PARAMERR), so no client can
+ * replace the answer of another's captcha from the legacy route. The client's captchas per minute
+ * are counted first, since drawing one costs CPU (REQERR past the limit).
  */
 async function issueImageCodeSteps(
   services: ImageCodeServices,
   request: { clientIp: string | null; imageCodeId?: string },
 ): Promise<ImageCode> {
+  const { captchaStore, captchaIds } = services
+  const clientId = request.imageCodeId
+  if (clientId !== undefined && captchaIds.isServerIssued(clientId)) {
+    throw new AuthError('PARAMERR', RET_MESSAGE.PARAMERR, { field: 'imageCodeId' })
+  }
   const refused = await services.captchaLimiter.take(request.clientIp).catch((cause: unknown) => {
-    throw new AuthError('DBERR', IMAGE_CODE_LIMIT_FAILED, { cause })
+    throw new AuthError('DBERR', CAPTCHA_STORE_FAILED, { cause })
   })
   if (refused) {
     services.metrics.limitRefusal('captcha-ip-minute')
     throw new AuthError('REQERR', RET_MESSAGE.REQERR, { retryAfter: refused.retryAfter })
   }
-  const imageCodeId = request.imageCodeId ?? services.random.uuid()
   const text = createCaptchaText((max) => services.random.int(max))
   const png = renderCaptchaPng(text)
   const expiresIn = services.config.imageCodeTtlSeconds
   try {
-    await services.captchaStore.save(imageCodeId, text, expiresIn)
+    if (clientId !== undefined) {
+      await captchaStore.save(clientId, text, expiresIn)
+      return { imageCodeId: clientId, png, expiresIn }
+    }
+    for (let draw = 0; draw < ID_DRAWS; draw++) {
+      const imageCodeId = captchaIds.issue()
+      if (await captchaStore.create(imageCodeId, text, expiresIn)) {
+        return { imageCodeId, png, expiresIn }
+      }
+    }
   } catch (cause) {
-    throw new AuthError('DBERR', IMAGE_CODE_STORE_FAILED, { cause })
+    throw new AuthError('DBERR', CAPTCHA_STORE_FAILED, { cause })
   }
-  return { imageCodeId, png, expiresIn }
+  throw new AuthError('DBERR', CAPTCHA_STORE_FAILED)
 }

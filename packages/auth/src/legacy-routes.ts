@@ -187,8 +187,9 @@ export type LegacyImageResponse =
 
 /**
  * GET /passport/image_code?imageCodeId=<id>: the client picks the id, as the original's did. Not a
- * JSON business outcome, so refusals use HTTP statuses: 429 with Retry-After past the per-IP
- * limit, 503 when the answer cannot be stored.
+ * JSON business outcome, so refusals use HTTP statuses: 400 for an id that is malformed or one the
+ * server issued (auth.getImageCode's, which this route never replaces), 429 with Retry-After past
+ * the per-IP limit, 503 when the store fails.
  */
 export async function legacyImageCode(
   services: AuthServices,
@@ -203,7 +204,7 @@ export async function legacyImageCode(
   } catch (error) {
     if (!(error instanceof DomainError)) throw error
     logServerFault(services, error, undefined)
-    const status = error.retryAfter === undefined ? 503 : 429
+    const status = error.ret === 'PARAMERR' ? 400 : error.retryAfter === undefined ? 503 : 429
     return { kind: 'json', response: legacyRefusal(error, status) }
   }
 }

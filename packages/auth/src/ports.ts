@@ -2,12 +2,16 @@ import type { UserDirectory } from '@signup/db/user-directory'
 import type { SmsSender } from '@signup/sms/sender'
 import type { RetName } from '@signup/trpc/ret'
 import type { SmsCodePurpose } from './schemas.ts'
+import type { CaptchaIds } from './captcha-ids.ts'
 
 export type { SmsCodePurpose }
 
 /** The captcha answers, by id (Redis key ImageCode_<id>). */
 export interface CaptchaStore {
+  /** Stores the answer, replacing any earlier one with that id (a legacy client's id). */
   save(id: string, text: string, ttlSeconds: number): Promise<void>
+  /** Stores the answer of a new id only: false, and nothing stored, when the id is taken. */
+  create(id: string, text: string, ttlSeconds: number): Promise<boolean>
   /** Gets and deletes in one atomic step: a captcha is used at most once. */
   take(id: string): Promise<string | null>
 }
@@ -142,7 +146,8 @@ export interface SessionStore {
 export interface RandomSource {
   /** A uniformly random integer in [0, maxExclusive). */
   int(maxExclusive: number): number
-  uuid(): string
+  /** `size` random bytes. */
+  bytes(size: number): Buffer
 }
 
 export interface AuthLogger {
@@ -213,6 +218,8 @@ export interface AttemptLimits {
 /** Everything the auth domain needs, wired once per process by the composition root. */
 export interface AuthServices {
   captchaStore: CaptchaStore
+  /** The ids of the captchas the server issues, which the legacy route never replaces. */
+  captchaIds: CaptchaIds
   smsCodeStore: SmsCodeStores
   sendLimiter: SendLimiter
   captchaLimiter: CaptchaLimiter

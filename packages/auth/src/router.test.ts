@@ -1,5 +1,5 @@
 import { createMemoryUserDirectory } from '@signup/db/testing/memory-user-directory'
-import { sealedSmsCode } from './testing/test-services.ts'
+import { sealedSmsCode, TEST_AUTH_SECRET } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { StoreUnavailableError } from '@signup/kv/store'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
@@ -17,6 +17,8 @@ import {
   refusal,
 } from './testing/test-services.ts'
 import { createCallerFactory } from '@signup/trpc/init'
+import { createCaptchaIds } from './captcha-ids.ts'
+import { legacyImageCode } from './legacy-routes.ts'
 
 const createCaller = createCallerFactory(authRouter)
 const MOBILE = '13812345678'
@@ -57,7 +59,7 @@ describe('auth.sendSmsCode through createCaller', () => {
   })
 
   it('keeps leading zeros of the code', async () => {
-    const random: RandomSource = { int: () => 42, uuid: () => 'fixed-uuid-0000' }
+    const random: RandomSource = { int: () => 42, bytes: (size) => Buffer.alloc(size, 7) }
     const { caller, sms } = await setup({ random })
     await caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID })
     expect(sms.sent[0]?.code).toBe('000042')
@@ -281,11 +283,42 @@ describe('auth.getImageCode through createCaller', () => {
     )
   })
 
-  it('DBERR (4001) when the answer cannot be stored', async () => {
-    const { caller } = await setup({ kv: failing(new MemoryStore(), ['set']) })
+  it('never takes over a key that exists: an id already in the store is drawn again', async () => {
+    const taken = createCaptchaIds(TEST_AUTH_SECRET, (size) => Buffer.alloc(size, 1)).issue()
+    let draws = 0
+    const random: RandomSource = {
+      int: () => 0,
+      bytes: (size) => Buffer.alloc(size, ++draws === 1 ? 1 : 2),
+    }
+    const { caller, kv } = await setup({ random })
+    await kv.set(captchaKey(taken), 'LEGA', 300)
+    const { imageCodeId } = await caller.getImageCode()
+    expect(imageCodeId).not.toBe(taken)
+    expect(await kv.get(captchaKey(taken))).toBe('LEGA')
+    expect(await kv.get(captchaKey(imageCodeId))).toBe('AAAA')
+  })
+
+  it('the legacy route refuses the ids it issues (400, PARAMERR), leaving the answer; it replaces its own', async () => {
+    const { services, kv, caller } = await setup()
+    const { imageCodeId } = await caller.getImageCode()
+    const answer = await kv.get(captchaKey(imageCodeId))
+    const refused = await legacyImageCode(services, imageCodeId, { clientIp: '127.0.0.1' })
+    expect(refused).toEqual({
+      kind: 'json',
+      response: { status: 400, body: { errno: 4103, errmsg: '参数不全' }, headers: {} },
+    })
+    expect(await kv.get(captchaKey(imageCodeId))).toBe(answer)
+    const own = 'legacy-client-id-1'
+    expect((await legacyImageCode(services, own, { clientIp: '127.0.0.1' })).kind).toBe('image')
+    expect((await legacyImageCode(services, own, { clientIp: '127.0.0.1' })).kind).toBe('image')
+  })
+
+  it('DBERR (4001) 获取图片验证码失败 when the answer cannot be stored', async () => {
+    const { caller } = await setup({ kv: failing(new MemoryStore(), ['setIfAbsent']) })
     expect(await refusal(caller.getImageCode())).toMatchObject({
       code: 'INTERNAL_SERVER_ERROR',
       errno: RET.DBERR,
+      errmsg: '获取图片验证码失败',
     })
   })
 })

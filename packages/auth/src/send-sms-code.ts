@@ -2,12 +2,13 @@ import { timingSafeEqual } from 'node:crypto'
 import { describeError, maskMobile } from '@signup/sms/log-fields'
 import { AuthError } from './auth-error.ts'
 import { countOutcome } from './metrics.ts'
+import { CAPTCHA_STORE_FAILED } from './issue-image-code.ts'
 import type { AuthServices, SendSubject } from './ports.ts'
 import type { SendSmsCodeParsed } from './schemas.ts'
 
 export const SEND_SMS_CODE_MESSAGES = {
   sent: '发送成功',
-  captchaStoreFailed: '获取图片验证码失败',
+  captchaStoreFailed: CAPTCHA_STORE_FAILED,
   captchaExpired: '验证码已过期',
   captchaWrong: '验证码输入错误',
   userLookupFailed: '数据库查询错误',

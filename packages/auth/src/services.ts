@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import type { RateLimiter } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { SmsSender } from '@signup/sms/sender'
@@ -19,12 +19,13 @@ import { createCaptchaLimiter, createSendLimiter } from './send-limiter.ts'
 import { createCodeGuessLimiter, createSignInLimiter } from './sign-in-limiter.ts'
 import { createCaptchaStore, createSmsCodeStore } from './stores.ts'
 import { createSmsCodeSealer } from './sms-code-at-rest.ts'
+import { createCaptchaIds } from './captcha-ids.ts'
 import type { SmsCodeStorage } from './sms-code-at-rest.ts'
 
 /** Codes, captcha texts and ids from the operating system's CSPRNG. */
 export const cryptoRandom: RandomSource = {
   int: (maxExclusive) => randomInt(maxExclusive),
-  uuid: () => randomUUID(),
+  bytes: (size) => randomBytes(size),
 }
 
 /** Builds the domain's services over one key-value store, one user directory and one sender. */
@@ -50,8 +51,10 @@ export function createAuthServices(options: {
 }): AuthServices {
   // Cheap to make: the decoy is random bytes, no hash is computed.
   const scrypt = createScryptHasher()
+  const random = options.random ?? cryptoRandom
   return {
     captchaStore: createCaptchaStore(options.kv),
+    captchaIds: createCaptchaIds(options.authSecret, (size) => random.bytes(size)),
     smsCodeStore: createSmsCodeStore(
       options.kv,
       createSmsCodeSealer(options.authSecret, options.smsCodeStorage),
@@ -68,6 +71,6 @@ export function createAuthServices(options: {
     logger: options.logger,
     metrics: options.metrics ?? noAuthMetrics,
     config: options.config,
-    random: options.random ?? cryptoRandom,
+    random,
   }
 }

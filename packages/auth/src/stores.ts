@@ -36,6 +36,7 @@ export function smsCodeKeys(purpose: SmsCodePurpose): SmsCodeKeys {
 export function createCaptchaStore(kv: KeyValueStore): CaptchaStore {
   return {
     save: (id, text, ttlSeconds) => kv.set(captchaKey(id), text, ttlSeconds),
+    create: (id, text, ttlSeconds) => kv.setIfAbsent(captchaKey(id), text, ttlSeconds),
     take: (id) => kv.getDel(captchaKey(id)),
   }
 }

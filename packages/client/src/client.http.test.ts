@@ -263,7 +263,7 @@ describe('createAuthClient against the production server', () => {
       errmsg: '注册成功',
       user: { id: expect.any(Number) as unknown, mobile, nickName: mobile },
     })
-    expect(jar.get('sid')).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(jar.get('__Host-sid')).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(await signedIn.auth.me.query()).toEqual(registered.user)
     // Without the cookie the same server knows no one.
     expect(await client.auth.me.query()).toBeNull()
@@ -276,7 +276,7 @@ describe('createAuthClient against the production server', () => {
     expect(await byHeader.auth.me.query()).toEqual(registered.user)
 
     expect(await signedIn.auth.logout.mutate()).toEqual({ errno: 0, errmsg: '已退出登录' })
-    expect(jar.get('sid')).toBeUndefined()
+    expect(jar.get('__Host-sid')).toBeUndefined()
     expect(await signedIn.auth.me.query()).toBeNull()
     expect(await byHeader.auth.me.query()).toBeNull()
   })

@@ -3,7 +3,8 @@ import type { FetchLike } from './client.ts'
 /**
  * The cookies one server has set, sent back with every later request, as a browser keeps them:
  * lets a Node caller register and then call `auth.me` or `auth.logout` as that user. A browser
- * keeps its own cookies (an httpOnly `sid` is never readable there), so browsers do not need it.
+ * keeps its own cookies (the httpOnly session cookie is never readable there), so browsers do not
+ * need it.
  */
 export interface CookieJar {
   /** A fetch that sends the jar's cookies and keeps what each answer sets or clears. */

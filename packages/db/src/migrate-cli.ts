@@ -1,5 +1,7 @@
-// `pnpm db:migrate`: applies prisma/migrations to DATABASE_URL, or to the embedded dev database.
+// `pnpm db:migrate`: applies prisma/migrations to DIRECT_URL, else DATABASE_URL, or to the embedded
+// dev database; never through a pooler (migrationTarget, decision record 020).
 import path from 'node:path'
+import { migrationTarget, redactDatabaseUrl } from './database-url.ts'
 import { embeddedDataDir, startEmbeddedPostgres } from './embedded.ts'
 import { migrateDatabase } from './migrate.ts'
 
@@ -7,10 +9,10 @@ import { migrateDatabase } from './migrate.ts'
 const EMBEDDED_DATA_DIR = embeddedDataDir(process.env.DATA_DIR || '.data')
 
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL
-  if (url) {
-    await migrateDatabase(url)
-    console.log(`Migrated ${redact(url)} (DATABASE_URL).`)
+  const target = migrationTarget(process.env)
+  if (target) {
+    await migrateDatabase(target.url)
+    console.log(`Migrated ${redactDatabaseUrl(target.url)} (${target.variable}).`)
     return
   }
   const embedded = await startEmbeddedPostgres({ dataDir: EMBEDDED_DATA_DIR, port: 0 })
@@ -21,17 +23,6 @@ async function main(): Promise<void> {
   }
   const where = path.relative(process.cwd(), EMBEDDED_DATA_DIR) || EMBEDDED_DATA_DIR
   console.log(`Migrated the embedded PGlite database at ${where} (DATABASE_URL unset).`)
-}
-
-/** Prints the host and database, never the password. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '<unparsable DATABASE_URL>'
-  }
 }
 
 main().catch((error: unknown) => {

@@ -39,7 +39,9 @@ export async function migrateDatabase(
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      // prisma.config.ts connects to DIRECT_URL when set: both name this url.
       DATABASE_URL: url,
+      DIRECT_URL: url,
       // Offline-friendly: no telemetry or update check over the network.
       CHECKPOINT_DISABLE: '1',
       PRISMA_HIDE_UPDATE_MESSAGE: '1',

@@ -48,12 +48,29 @@ function retOfTrpcCode(code: TRPCError['code']): RefusalName {
   }
 }
 
+/**
+ * tRPC's own messages that hold no part of the request, kept because they say what to change. Its
+ * other messages quote the request (a JSON parse error quotes the body, an unknown procedure its
+ * name, a refused content type the header), so they are never sent.
+ */
+const FIXED_TRPC_MESSAGES = new Set(['Batching is not enabled on the server'])
+
 const t = initTRPC.context<ProcedureContext>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, type }) {
     const refusal = refusalDataOf(error)
-    // An unexpected error's own message may describe internals; the client gets the table's text.
-    const message = refusal.errno === RET.SERVERERR ? refusal.errmsg : shape.message
-    return { ...shape, message, data: { ...shape.data, ...refusal } }
+    // A refusal's message is its errmsg, ours; an unexpected error's own message may describe
+    // internals, and tRPC's may quote what the client sent.
+    const message =
+      error.cause instanceof DomainError || FIXED_TRPC_MESSAGES.has(error.message)
+        ? error.message
+        : refusal.errmsg
+    // The path of a call that found no procedure is whatever the client wrote in the URL.
+    const { path, ...data } = shape.data
+    return {
+      ...shape,
+      message,
+      data: { ...data, ...(type === 'unknown' ? {} : { path }), ...refusal },
+    }
   },
 })
 

@@ -21,24 +21,30 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-/** A fresh, migrated Postgres database of its own for one test file; drop() removes it. */
-export async function createTestDatabase(label = 'it'): Promise<TestDatabase> {
+/**
+ * A fresh, migrated Postgres database of its own for one test file; drop() removes it. `adminUrl`
+ * names another server (a test's private one) to make it on.
+ */
+export async function createTestDatabase(
+  label = 'it',
+  adminUrl = TEST_POSTGRES_URL,
+): Promise<TestDatabase> {
   const name = `signup_test_${label}_${randomUUID().replaceAll('-', '').slice(0, 12)}`
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
   try {
     await admin.query(`CREATE DATABASE "${name}"`)
   } finally {
     await admin.end()
   }
-  const url = new URL(TEST_POSTGRES_URL)
+  const url = new URL(adminUrl)
   url.pathname = `/${name}`
   await migrateDatabase(url.toString())
   return {
     url: url.toString(),
     name,
     async drop() {
-      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+      const client = new pg.Client({ connectionString: adminUrl })
       await client.connect()
       try {
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)

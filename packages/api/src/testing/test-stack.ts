@@ -42,13 +42,18 @@ export interface TestStack {
   stop(): Promise<void>
 }
 
-/** Starts the stack one HTTP test file runs against; `stop()` removes everything it made. */
+/**
+ * Starts the stack one HTTP test file runs against; `stop()` removes everything it made. `env`
+ * may be worked out from the stack's database (a pooler's URL for it, say), which is made on
+ * `postgresAdminUrl`'s server (the shared test server by default).
+ */
 export async function startTestStack(
   label: string,
-  env: Record<string, string> = {},
+  env: Record<string, string> | ((database: TestDatabase) => Record<string, string>) = {},
+  { postgresAdminUrl }: { postgresAdminUrl?: string } = {},
 ): Promise<TestStack> {
   const prefix = testKeyPrefix(label)
-  const database = await createTestDatabase(label.replace(/[^a-z0-9]/gi, '_'))
+  const database = await createTestDatabase(label.replace(/[^a-z0-9]/gi, '_'), postgresAdminUrl)
   const redis = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix })
   let server: RunningServer
   try {
@@ -58,7 +63,7 @@ export async function startTestStack(
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       SMS_PROVIDER: 'console',
-      ...env,
+      ...(typeof env === 'function' ? env(database) : env),
     })
   } catch (error) {
     await redis.close()

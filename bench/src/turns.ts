@@ -1,0 +1,116 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import type autocannon from 'autocannon'
+import { runClosingLoad, runLoad } from './load.ts'
+import type { LoadFigures } from './load.ts'
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100
+
+/** The pids of a process's children, as every one of its threads lists them in /proc. */
+export function childPids(pid: number): number[] {
+  const listed = (file: string): number[] => {
+    try {
+      return readFileSync(file, 'utf8').split(' ').filter(Boolean).map(Number)
+    } catch {
+      return [] // the thread or the process has just exited
+    }
+  }
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      listed(`/proc/${pid}/task/${tid}/children`),
+    )
+  } catch {
+    return []
+  }
+}
+
+/**
+ * CPU time, user and system, in ms, of a server and the processes under it: a gunicorn master's or
+ * a cluster primary's workers, the live ones and (through the parent's cutime and cstime) those it
+ * has reaped, so a worker replaced during a turn still counts.
+ */
+export function cpuMs(pid: number): number {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return 0 // a worker that exited since it was listed: its parent's cutime has it once reaped
+  }
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+  const ticks = [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0)
+  const own = (ticks * 1000) / TICKS_PER_SECOND
+  return childPids(pid).reduce((sum, child) => sum + cpuMs(child), own)
+}
+
+/** One contestant of a run in turns: a server and the requests that drive it. */
+export interface Contestant {
+  label: string
+  url: string
+  /** The server's process, whose CPU time per request is reported. */
+  pid: number
+  requests: () => autocannon.Request[]
+  /** The server closes every connection after its answer: driven by runClosingLoad. */
+  closesConnections?: boolean
+}
+
+export interface TurnFigures {
+  rps: number[]
+  p99: number[]
+  /** Server CPU per request, µs. */
+  cpuUs: number[]
+  non2xx: number[]
+  errors: number[]
+}
+
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
+
+/**
+ * Drives each contestant for `seconds`, one after the other, `turns` times, in reverse order every
+ * other turn, so that a machine's drift over the minutes weighs on each alike: figures are compared
+ * as ratios within a turn, never across minutes.
+ */
+export async function runInTurns(
+  contestants: readonly Contestant[],
+  options: { turns: number; seconds: number; warmupSeconds: number; connections: number },
+): Promise<Map<string, TurnFigures>> {
+  const drive = (contestant: Contestant, duration: number): Promise<LoadFigures> =>
+    (contestant.closesConnections ? runClosingLoad : runLoad)({
+      url: contestant.url,
+      connections: options.connections,
+      duration,
+      requests: contestant.requests(),
+    })
+  for (const contestant of contestants) await drive(contestant, options.warmupSeconds)
+  const figures = new Map<string, TurnFigures>(
+    contestants.map((c) => [c.label, { rps: [], p99: [], cpuUs: [], non2xx: [], errors: [] }]),
+  )
+  for (let turn = 0; turn < options.turns; turn++) {
+    const order = turn % 2 === 0 ? contestants : [...contestants].reverse()
+    for (const contestant of order) {
+      const cpuBefore = cpuMs(contestant.pid)
+      const result = await drive(contestant, options.seconds)
+      const entry = figures.get(contestant.label)
+      if (!entry) continue
+      entry.rps.push(result.requests.average)
+      entry.p99.push(result.latency.p99)
+      entry.cpuUs.push(((cpuMs(contestant.pid) - cpuBefore) * 1000) / result.requests.total)
+      entry.non2xx.push(result.non2xx)
+      entry.errors.push(result.errors + result.timeouts)
+    }
+  }
+  return figures
+}
+
+/** Each turn's figure over the reference's figure in the same turn, then the median. */
+export function medianRatio(
+  figures: Map<string, TurnFigures>,
+  label: string,
+  reference: string,
+  field: 'rps' | 'cpuUs' = 'rps',
+): number {
+  const own = figures.get(label)?.[field] ?? []
+  const base = figures.get(reference)?.[field] ?? []
+  return median(own.map((value, turn) => value / (base[turn] ?? NaN)))
+}
