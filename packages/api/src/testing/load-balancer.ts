@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { stopProcess } from '@signup/kv/testing/child-process'
+import { freePort, pollUntil, serverTempDir, spawnServer } from '@signup/db/testing/server-process'
 
 /** Debian's haproxy (`apt-get install haproxy`; .ci/run installs it when missing). */
 export const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy'
@@ -22,10 +20,11 @@ export interface LoadBalancer {
  * config in a temp dir: HTTP mode, round-robin per request, `option forwardfor` (it appends the
  * client's address to X-Forwarded-For, which TRUST_PROXY reads), and an `x-served-by` header
  * naming the instance that answered (`i0`, `i1`, …). No health checks: every answer, a failing
- * instance's too, reaches the client. `stop()` signals it by its process id and removes the dir.
+ * instance's too, reaches the client. Run as PgBouncer is (@signup/db/testing/server-process);
+ * `stop()` signals it by its process id and removes the dir.
  */
 export async function startLoadBalancer(backends: readonly string[]): Promise<LoadBalancer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'signup-haproxy-'))
+  const dir = await serverTempDir('signup-haproxy-')
   const port = await freePort()
   const instances = backends.map((_, i) => `i${i}`)
   const servers = backends.map((backend, i) => `  server i${i} ${new URL(backend).host}`)
@@ -48,23 +47,14 @@ export async function startLoadBalancer(backends: readonly string[]): Promise<Lo
     '',
   ].join('\n')
   const file = path.join(dir, 'haproxy.cfg')
-  await writeFile(file, config)
-  let output = ''
-  const child = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  await writeFile(file, config, { mode: 0o644 })
+  const haproxy = spawnServer(HAPROXY, ['-db', '-f', file], dir)
   const stop = async (): Promise<void> => {
-    await stopProcess(child)
+    await haproxy.stop()
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    const deadline = Date.now() + 30_000
-    while (!(await accepts(port))) {
-      if (child.exitCode !== null)
-        throw new Error(`haproxy exited with ${child.exitCode}:\n${output}`)
-      if (Date.now() > deadline) throw new Error(`haproxy did not listen in time:\n${output}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await pollUntil(`haproxy to listen on port ${port}`, () => accepts(port), { server: haproxy })
   } catch (error) {
     await stop()
     throw error
@@ -103,17 +93,6 @@ export function requestFrom(
     )
     request.on('error', reject)
     request.end(init.body)
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
   })
 }
 

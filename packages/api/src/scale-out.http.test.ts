@@ -6,16 +6,17 @@ import { sealedSmsCode } from '@signup/auth/testing/test-services'
 import { captchaKey, resendKey, smsCodeKey } from '@signup/auth/stores'
 import { sendLimitKeys } from '@signup/auth/send-limiter'
 import { REPO_ROOT } from '@signup/db/migrate'
+import { RET } from '@signup/trpc/ret'
 import { freshMobile, freshMobileIn } from '@signup/db/testing/mobiles'
 import { RedisStore } from '@signup/kv/redis-store'
 import { startRedisCluster } from '@signup/kv/testing/redis-cluster'
 import type { RedisClusterUnderTest } from '@signup/kv/testing/redis-cluster'
-import { requestFrom, startLoadBalancer } from '@signup/api/testing/load-balancer'
-import type { LoadBalancer } from '@signup/api/testing/load-balancer'
-import { createTestDatabase, testKeyPrefix, waitUntil } from '@signup/api/testing/test-infra'
-import type { TestDatabase } from '@signup/api/testing/test-infra'
-import { startServer } from '@signup/api/testing/test-server'
-import type { RunningServer } from '@signup/api/testing/test-server'
+import { requestFrom, startLoadBalancer } from './testing/load-balancer.ts'
+import type { LoadBalancer } from './testing/load-balancer.ts'
+import { createTestDatabase, testKeyPrefix, waitUntil } from './testing/test-infra.ts'
+import type { TestDatabase } from './testing/test-infra.ts'
+import { startServer } from './testing/test-server.ts'
+import type { RunningServer } from './testing/test-server.ts'
 
 // Three production servers on one Redis Cluster and one database, behind haproxy (round-robin,
 // `option forwardfor`, TRUST_PROXY on the servers): docs/contract.md section 10. Each request
@@ -29,10 +30,7 @@ const LIMITS = {
   SMS_LIMIT_GLOBAL_HOUR: 1_000_000,
   CAPTCHA_LIMIT_IP_MINUTE: 5,
 }
-const OK = 0
-const DBERR = 4001
-const NODATA = 4002
-const REQERR = 4201
+const { OK, DBERR, NODATA, REQERR } = RET
 
 let cluster: RedisClusterUnderTest
 let database: TestDatabase
@@ -243,7 +241,7 @@ describe('three instances behind haproxy, on a Redis Cluster: one service', () =
     })
     expect(JSON.parse(registered.body)).toEqual({ errno: 0, errmsg: '注册成功' })
     const cookie = String(registered.headers['set-cookie']?.[0]).split(';')[0] ?? ''
-    expect(cookie).toMatch(/^sid=[A-Za-z0-9_-]{43}$/)
+    expect(cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}$/)
     const me = async () => {
       const answer = await requestFrom(freshClient(), `${balancer.url}/api/trpc/auth.me`, {
         headers: { cookie },
