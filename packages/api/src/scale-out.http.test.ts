@@ -61,11 +61,14 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  await balancer?.stop()
-  await Promise.all(servers.map((server) => server.stop()))
-  await redis?.close()
-  await cluster?.stop()
-  await database?.drop()
+  try {
+    await balancer?.stop()
+    await Promise.all(servers.map((server) => server.stop()))
+    await redis?.close()
+  } finally {
+    await cluster?.stop()
+    await database?.drop()
+  }
 })
 
 let clients = 0

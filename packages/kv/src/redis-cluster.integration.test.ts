@@ -19,8 +19,11 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close()))
-  await cluster?.stop()
+  try {
+    await Promise.all(stores.map((store) => store.close()))
+  } finally {
+    await cluster?.stop()
+  }
 })
 
 /** A store on the cluster under a prefix of its own, closed with the file. */

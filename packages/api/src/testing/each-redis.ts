@@ -56,9 +56,12 @@ export function describeOnEachRedis(name: string, suite: (redis: () => TestRedis
     afterAll(async () => {
       await cluster?.stop()
     })
-    suite(() => {
-      if (!cluster) throw new Error('the Redis Cluster has not started')
-      return onCluster(cluster)
+    // A suite of its own: should one of its afterAll hooks fail, the one above still runs.
+    describe('on six redis-server processes', () => {
+      suite(() => {
+        if (!cluster) throw new Error('the Redis Cluster has not started')
+        return onCluster(cluster)
+      })
     })
   })
 }
