@@ -82,6 +82,54 @@ describe('loadEnv', () => {
     },
   )
 
+  it('takes REDIS_CLUSTER_NODES instead of REDIS_URL, production included', () => {
+    const { REDIS_URL: _url, ...withoutUrl } = PRODUCTION
+    const env = loadEnv({
+      ...withoutUrl,
+      REDIS_CLUSTER_NODES: 'redis-0.internal:6379, 10.0.0.7:7000,[fd00::7]:7001',
+    })
+    expect(env.REDIS_URL).toBeUndefined()
+    expect(env.REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-0.internal', port: 6379 },
+      { host: '10.0.0.7', port: 7000 },
+      { host: 'fd00::7', port: 7001 },
+    ])
+    expect(
+      loadEnv({ ...withoutUrl, REDIS_CLUSTER_NODES: 'a:1', WEB_CONCURRENCY: '2' }),
+    ).toMatchObject({ WEB_CONCURRENCY: 2 })
+    expect(loadEnv(PRODUCTION).REDIS_CLUSTER_NODES).toBeUndefined()
+  })
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together, naming both', () => {
+    const message = messageOf({ ...PRODUCTION, REDIS_CLUSTER_NODES: '10.0.0.7:7000' })
+    expect(message).toContain('REDIS_CLUSTER_NODES: and REDIS_URL are both set')
+    // In development too: which Redis is meant cannot be guessed.
+    expect(messageOf({ REDIS_URL: 'redis://x:6379', REDIS_CLUSTER_NODES: 'x:7000' })).toContain(
+      'REDIS_URL',
+    )
+  })
+
+  it.each([
+    '10.0.0.7',
+    '10.0.0.7:0',
+    '10.0.0.7:65536',
+    'redis://10.0.0.7:7000',
+    'a:1,,b:2',
+    'fd00::7:7001',
+  ])('refuses REDIS_CLUSTER_NODES=%s, naming it', (value) => {
+    const { REDIS_URL: _url, ...withoutUrl } = PRODUCTION
+    const message = messageOf({ ...withoutUrl, REDIS_CLUSTER_NODES: value })
+    expect(message).toContain('REDIS_CLUSTER_NODES: "')
+    expect(message).toContain('is not host:port')
+  })
+
+  it('refuses a REDIS_KEY_PREFIX with "{", which would decide every key\'s Cluster slot', () => {
+    expect(messageOf({ ...PRODUCTION, REDIS_KEY_PREFIX: '{app}:' })).toContain(
+      'REDIS_KEY_PREFIX: must not contain "{"',
+    )
+    expect(loadEnv({ ...PRODUCTION, REDIS_KEY_PREFIX: 'app:' }).REDIS_KEY_PREFIX).toBe('app:')
+  })
+
   it('refuses an AUTH_SECRET under 32 bytes, naming it and never showing it', () => {
     for (const short of ['x'.repeat(31), 'shh']) {
       const message = messageOf({ ...PRODUCTION, AUTH_SECRET: short })

@@ -8,6 +8,8 @@ import {
 import type { SmsProviderName } from '@signup/sms/provider-config'
 import { AUTH_SECRET_MIN_BYTES } from '@signup/auth/sms-code-at-rest'
 import { readDatabaseUrl } from '@signup/db/database-url'
+import { keyPrefixProblem } from '@signup/kv/hash-tag'
+import type { ClusterNodeAddress } from '@signup/kv/redis-store'
 
 /** SMS providers this build can send through; `console` only logs (docs/contract.md section 7). */
 export const SMS_PROVIDERS = SMS_PROVIDER_NAMES
@@ -49,6 +51,25 @@ const testNumbers = z
     return numbers
   })
 
+/** `host:port,...`: nodes of a Redis Cluster (a host may be a name, an IPv4 or a [bracketed] IPv6). */
+const clusterNodes = z
+  .string()
+  .optional()
+  .transform((value, ctx): ClusterNodeAddress[] | undefined => {
+    if (value === undefined || value.trim() === '') return undefined
+    const nodes: ClusterNodeAddress[] = []
+    for (const entry of value.split(',').map((part) => part.trim())) {
+      const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry)
+      const port = Number(match?.[2])
+      if (!match?.[1] || !(port >= 1 && port <= 65_535)) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` })
+        return z.NEVER
+      }
+      nodes.push({ host: match[1].replace(/^\[(.*)\]$/, '$1'), port })
+    }
+    return nodes
+  })
+
 const urlWith = (protocols: RegExp, what: string) =>
   z
     .string()
@@ -78,7 +99,15 @@ const envSchema = z
       },
     ),
     REDIS_URL: urlWith(/^rediss?:$/, 'redis:// or rediss://'),
-    REDIS_KEY_PREFIX: z.string().default(''),
+    // The alternative to REDIS_URL: a Redis Cluster, reached through any of these nodes.
+    REDIS_CLUSTER_NODES: clusterNodes,
+    REDIS_KEY_PREFIX: z
+      .string()
+      .default('')
+      .superRefine((value, ctx) => {
+        const problem = keyPrefixProblem(value)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      }),
     SMS_PROVIDER: z
       .string()
       .optional()
@@ -179,12 +208,23 @@ const envSchema = z
     for (const issue of checkSmsProviderEnv(env.SMS_PROVIDER ?? [], env)) {
       ctx.addIssue({ code: 'custom', path: [issue.variable], message: issue.message })
     }
+    if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message:
+          'and REDIS_URL are both set: set REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+      })
+    }
+    const redisSet = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES !== undefined
+    const requireRedis = (message: string): void => {
+      if (!redisSet) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message })
+    }
     // Workers share state only through Redis and Postgres, never the in-process dev stand-ins.
     if (env.WEB_CONCURRENCY > 1) {
-      require([
-        'DATABASE_URL',
-        'REDIS_URL',
-      ], 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)')
+      const why = 'is required when WEB_CONCURRENCY > 1 (workers share only Redis and Postgres)'
+      require(['DATABASE_URL'], why)
+      requireRedis(`${why}; or REDIS_CLUSTER_NODES`)
     }
     if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
       ctx.addIssue({
@@ -210,7 +250,8 @@ const envSchema = z
       })
     }
     // Production never falls back to the embedded dev stores or the console provider by accident.
-    require(['DATABASE_URL', 'REDIS_URL', 'SMS_PROVIDER'], 'is required in production')
+    require(['DATABASE_URL', 'SMS_PROVIDER'], 'is required in production')
+    requireRedis('is required in production (or REDIS_CLUSTER_NODES, for a Redis Cluster)')
     require([
       'AUTH_SECRET',
     ], `is required in production (at least ${AUTH_SECRET_MIN_BYTES} random bytes: openssl rand -base64 48)`)

@@ -12,6 +12,7 @@ import { MemoryStore } from '@signup/kv/memory-store'
 import type { RateLimiter } from '@signup/kv/rate-limiter'
 import { RedisLimiter } from '@signup/kv/redis-limiter'
 import { RedisStore } from '@signup/kv/redis-store'
+import type { ClusterNodeAddress } from '@signup/kv/redis-store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
@@ -40,8 +41,9 @@ export interface AppServices {
 const DEFAULT_POOL_SIZE = 10
 
 /**
- * The composition root. With DATABASE_URL / REDIS_URL set it uses them; without (development
- * only, enforced by loadEnv) it falls back to embedded PGlite under DATA_DIR and an in-process store.
+ * The composition root. With DATABASE_URL / REDIS_URL (or REDIS_CLUSTER_NODES) set it uses them;
+ * without (development only, enforced by loadEnv) it falls back to embedded PGlite under DATA_DIR
+ * and an in-process store.
  */
 export async function createAppServices(
   env: Env,
@@ -67,26 +69,28 @@ export async function createAppServices(
   let kv: KeyValueStore
   let limiter: RateLimiter
   let redisLabel: string
+  const redisServer = redisConnectionOf(env)
   if (overrides.kv) {
     kv = overrides.kv
     limiter = new MemoryLimiter()
     redisLabel = 'injected store'
-  } else if (env.REDIS_URL) {
-    const redis = new RedisStore({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX })
+  } else if (redisServer) {
+    const redis = new RedisStore({ ...redisServer.connection, keyPrefix: env.REDIS_KEY_PREFIX })
     // Start even if Redis is down: requests answer DBERR and the client reconnects by itself.
     await redis.ready().catch((error: unknown) => {
       logger.warn({ err: error }, 'redis not reachable at start; will keep retrying')
     })
     kv = redis
-    // The limits share the store's connection and key prefix: one more EVALSHA, no new socket.
+    // The limits share the store's connections and key prefix: one more EVALSHA, no new socket;
+    // one per hash-tag group on a Cluster (RedisLimiter picks the mode).
     limiter = new RedisLimiter(redis.redis)
-    redisLabel = `redis ${redactUrl(env.REDIS_URL)}`
+    redisLabel = redisServer.label
   } else {
     kv = new MemoryStore()
     const memoryLimiter = new MemoryLimiter()
     closers.push(() => memoryLimiter.close())
     limiter = memoryLimiter
-    redisLabel = 'in-process store (dev default, REDIS_URL unset)'
+    redisLabel = 'in-process store (dev default, REDIS_URL and REDIS_CLUSTER_NODES unset)'
   }
   closers.push(() => kv.close())
 
@@ -208,6 +212,27 @@ async function devAuthSecret(dataDir: string): Promise<{ value: string; file: st
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
   return { value: await read(), file }
+}
+
+/** Where REDIS_URL or REDIS_CLUSTER_NODES (never both: loadEnv) says Redis is, and its log label. */
+function redisConnectionOf(
+  env: Env,
+): { connection: { url: string } | { clusterNodes: ClusterNodeAddress[] }; label: string } | null {
+  if (env.REDIS_CLUSTER_NODES) {
+    const nodes = env.REDIS_CLUSTER_NODES
+    return {
+      connection: { clusterNodes: nodes },
+      label: `redis cluster via ${nodes.map(nodeAddress).join(',')}`,
+    }
+  }
+  if (env.REDIS_URL)
+    return { connection: { url: env.REDIS_URL }, label: `redis ${redactUrl(env.REDIS_URL)}` }
+  return null
+}
+
+/** `host:port`, with an IPv6 host in brackets as REDIS_CLUSTER_NODES wrote it. */
+function nodeAddress(node: { host: string; port: number }): string {
+  return `${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`
 }
 
 /** Logs name the host, never the password. */

@@ -14,6 +14,7 @@ export const KEY_VALUE_OPERATIONS = operationsOf<KeyValueStore>({
   setIfAbsent: true,
   pttl: true,
   del: true,
+  setThenDel: true,
   increment: true,
   deleteIfEqual: true,
   expiringSetAdd: true,

@@ -244,7 +244,7 @@ describe('a reset code tells no one which mobiles have accounts', () => {
     expect(answers[0]).toEqual(answers[1])
     expect(answers[0]).toEqual({ errno: 0, errmsg: '发送成功', expiresIn: 300, resendIn: 60 })
     expect(unknown.calls).toEqual(known.calls)
-    expect(unknown.calls).toContain('set signup:sms-code:reset:{<m>}')
+    expect(unknown.calls).toContain('setThenDel signup:sms-code:reset:{<m>}')
     expect(a.sms.sent).toHaveLength(1)
     expect(b.sms.sent).toHaveLength(0)
     // A code is waiting for the unknown mobile too; nobody knows it, and the limits counted it.

@@ -84,7 +84,7 @@ describe('what the auth core counts', () => {
 
   it('a send whose code cannot be stored is DBERR', async () => {
     const healthy = setup()
-    const env = setup({ kv: failing(healthy.kv, ['set']) })
+    const env = setup({ kv: failing(healthy.kv, ['setThenDel']) })
     // The captcha is seeded through the healthy store the failing one wraps.
     const imageCodeId = await healthy.seedCaptcha()
     expect(

@@ -228,7 +228,7 @@ describe('auth.sendSmsCode through createCaller', () => {
 
   it('DBERR (4001) when the code cannot be stored: the resend window is released', async () => {
     const kv = new MemoryStore()
-    const { caller, sms } = await setup({ kv: failing(kv, ['set']) })
+    const { caller, sms } = await setup({ kv: failing(kv, ['setThenDel']) })
     await kv.set(captchaKey(CAPTCHA_ID), 'AB3K', 300)
     const r = await refusal(
       caller.sendSmsCode({ mobile: MOBILE, imageCode: 'AB3K', imageCodeId: CAPTCHA_ID }),

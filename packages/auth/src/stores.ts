@@ -63,15 +63,12 @@ function purposeStore(
 ): SmsCodeStore {
   return {
     seal,
-    save: async (mobile, code, ttlSeconds) => {
-      // The code is replaced first, then its count reset; both go out in this order on one
-      // connection, in one round trip. A check racing this either read the old code (and can no
-      // longer consume it: the value changed) or has its attempt counted against the new one.
-      await Promise.all([
-        kv.set(keys.code(mobile), seal(mobile, code), ttlSeconds),
-        kv.del(keys.attempts(mobile)),
-      ])
-    },
+    // The code is replaced first, then its count reset (one round trip on one Redis server; on a
+    // Cluster, where the two keys' slots may be two nodes, the reset waits for the SET). A check
+    // racing this either read the old code (and can no longer consume it: the value changed) or
+    // has its attempt counted against the new one.
+    save: (mobile, code, ttlSeconds) =>
+      kv.setThenDel(keys.code(mobile), seal(mobile, code), ttlSeconds, keys.attempts(mobile)),
     remove: async (mobile) => {
       await kv.del(keys.code(mobile))
     },

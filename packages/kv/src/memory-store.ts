@@ -84,6 +84,14 @@ export class MemoryStore implements KeyValueStore {
     return Promise.resolve(removed)
   }
 
+  setThenDel(key: string, value: string, ttlSeconds: number, deleteKey: string): Promise<void> {
+    return attempt(() => {
+      checkTtl(ttlSeconds)
+      this.#entries.set(key, { kind: 'string', value, expiresAt: this.#expiry(ttlSeconds) })
+      this.#entries.delete(deleteKey)
+    })
+  }
+
   increment(key: string, ttlSeconds: number): Promise<number> {
     return attempt(() => {
       checkTtl(ttlSeconds)

@@ -1,3 +1,5 @@
+import { hashedPart } from './hash-tag.ts'
+
 /**
  * Fixed-window counters checked and counted in one atomic step per group. A group is a set of
  * counters that share a Redis Cluster hash tag; either every counter of every group counts the
@@ -34,7 +36,14 @@ export interface RateLimiter {
 /** Checked once here so both implementations refuse the same calls. */
 export function checkCounters(groups: readonly (readonly WindowCounter[])[]): void {
   for (const group of groups) {
+    const [first] = group
     for (const counter of group) {
+      // A group is one step in one script: on a Redis Cluster its keys must share a slot.
+      if (first && hashedPart(counter.key) !== hashedPart(first.key)) {
+        throw new RangeError(
+          `counters ${first.name} and ${counter.name} are in one group but hash to different Redis Cluster slots`,
+        )
+      }
       if (!Number.isInteger(counter.limit) || counter.limit < 0) {
         throw new RangeError(`limit of ${counter.name} must be an integer >= 0`)
       }

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis'
 import { checkCounters, latestRefusal } from './rate-limiter.ts'
 import type { LimitRefusal, RateLimiter, WindowCounter } from './rate-limiter.ts'
+import type { RedisClient } from './redis-store.ts'
 import { StoreUnavailableError } from './store.ts'
 
 /**
@@ -53,9 +53,9 @@ interface LimiterScripts {
 /**
  * How a take reaches Redis. `single`: every counter of every group in one EVALSHA, atomic as a
  * whole; right for one Redis server, which lets a script touch keys of any slot. `per-group`: one
- * EVALSHA per group (a group shares one hash tag, so one Cluster slot), issued in the same tick so
- * auto-pipelining writes them together; a group that counted is given back when another refused.
- * Only tests use `per-group` until REDIS_CLUSTER_NODES connects a Cluster (issue 15).
+ * EVALSHA per group (a group shares one hash tag, so one Cluster slot), all issued at once; a
+ * group that counted is given back when another refused. The mode of an ioredis Cluster, where a
+ * script may touch one slot only (decision records 010 and 019).
  */
 export type LimiterMode = 'single' | 'per-group'
 
@@ -69,12 +69,16 @@ export interface RedisLimiterOptions {
  * (decision record 010).
  */
 export class RedisLimiter implements RateLimiter {
-  readonly #redis: Redis
+  readonly #redis: RedisClient
   readonly mode: LimiterMode
 
-  constructor(redis: Redis, options: RedisLimiterOptions = {}) {
+  constructor(redis: RedisClient, options: RedisLimiterOptions = {}) {
     this.#redis = redis
     this.mode = options.mode ?? (redis.isCluster ? 'per-group' : 'single')
+    if (redis.isCluster && this.mode === 'single') {
+      // One script over every group would touch several slots: the Cluster refuses it (CROSSSLOT).
+      throw new RangeError('RedisLimiter on a Redis Cluster runs per-group, not single')
+    }
     redis.defineCommand('limiterTake', { lua: TAKE_LUA })
     redis.defineCommand('limiterGiveBack', { lua: GIVE_BACK_LUA })
   }

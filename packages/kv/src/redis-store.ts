@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis'
-import type { RedisOptions } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import type { ClusterOptions, RedisOptions } from 'ioredis'
+import { hashedPart, keyPrefixProblem } from './hash-tag.ts'
 import { StoreUnavailableError } from './store.ts'
 import type { KeyValueStore } from './store.ts'
 
@@ -42,8 +43,22 @@ interface StoreScripts {
   kvExpiringSetMembers(key: string): Promise<string[]>
 }
 
-export interface RedisStoreOptions {
-  url: string
+/** One Redis server, or a Redis Cluster: what RedisStore and RedisLimiter run their commands on. */
+export type RedisClient = Redis | Cluster
+
+/** A node of a Redis Cluster to connect through; the client finds the others from it. */
+export interface ClusterNodeAddress {
+  host: string
+  port: number
+}
+
+export type RedisStoreOptions = (
+  | { url: string }
+  | {
+      /** Some nodes of a Redis Cluster (any one that answers is enough). */
+      clusterNodes: readonly ClusterNodeAddress[]
+    }
+) & {
   /** Prepended to every key; lets tests and benchmarks share one Redis without collisions. */
   keyPrefix?: string
   /** A command that has no answer by then fails instead of waiting for a reconnect. */
@@ -52,26 +67,41 @@ export interface RedisStoreOptions {
 }
 
 /**
- * The production store. Commands fail fast while Redis is unreachable (no offline queue, one
- * retry) so a request answers DBERR at once; the client keeps reconnecting in the background and
- * the service recovers by itself when Redis is back.
+ * The production store, on one Redis server or a Redis Cluster. Commands fail fast while Redis
+ * is unreachable (no offline queue, no blind resend) so a request answers DBERR at once; the
+ * client keeps reconnecting in the background and the service recovers by itself when Redis is
+ * back, or, on a Cluster, once a replica has taken over (decision record 019).
  */
 export class RedisStore implements KeyValueStore {
-  readonly redis: Redis
+  readonly redis: RedisClient
+  readonly #keyPrefix: string
 
   constructor(options: RedisStoreOptions) {
-    const redisOptions: RedisOptions = {
-      keyPrefix: options.keyPrefix ?? '',
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      // Commands issued in the same tick go out in one write: fewer syscalls under load.
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
+    this.#keyPrefix = options.keyPrefix ?? ''
+    const problem = keyPrefixProblem(this.#keyPrefix)
+    if (problem) throw new RangeError(`keyPrefix ${problem}`)
+    const connection = {
       commandTimeout: options.commandTimeoutMs ?? 2_000,
       connectTimeout: options.connectTimeoutMs ?? 2_000,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     }
-    this.redis = new Redis(options.url, redisOptions)
+    if ('clusterNodes' in options) {
+      this.redis = new Cluster(
+        [...options.clusterNodes],
+        clusterOptions(this.#keyPrefix, connection),
+      )
+    } else {
+      const redisOptions: RedisOptions = {
+        ...connection,
+        keyPrefix: this.#keyPrefix,
+        lazyConnect: false,
+        enableOfflineQueue: false,
+        // Commands issued in the same tick go out in one write: fewer syscalls under load.
+        enableAutoPipelining: true,
+        maxRetriesPerRequest: 1,
+        retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+      }
+      this.redis = new Redis(options.url, redisOptions)
+    }
     this.redis.defineCommand('kvIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA })
     this.redis.defineCommand('kvDeleteIfEqual', { numberOfKeys: 1, lua: DELETE_IF_EQUAL_LUA })
     this.redis.defineCommand('kvExpiringSetAdd', { numberOfKeys: 1, lua: EXPIRING_SET_ADD_LUA })
@@ -138,7 +168,45 @@ export class RedisStore implements KeyValueStore {
 
   del(...keys: string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0)
-    return this.#run(() => this.redis.del(...keys))
+    if (!this.redis.isCluster) return this.#run(() => this.redis.del(...keys))
+    // A Cluster refuses a DEL of keys on different slots (CROSSSLOT): one DEL per slot instead.
+    const bySlot = new Map<string, string[]>()
+    for (const key of keys) {
+      const slot = hashedPart(this.#keyPrefix + key)
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), key])
+    }
+    return this.#run(async () => {
+      const counts = await Promise.all(
+        [...bySlot.values()].map((group) => this.redis.del(...group)),
+      )
+      return counts.reduce((sum, count) => sum + count, 0)
+    })
+  }
+
+  async setThenDel(
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    deleteKey: string,
+  ): Promise<void> {
+    // Checked here: Redis would refuse the SET but still run the DEL sent with it.
+    const invalid = invalidTtl(ttlSeconds)
+    if (invalid) throw invalid
+    const set = () => this.redis.set(key, value, 'EX', ttlSeconds)
+    const del = () => this.redis.del(deleteKey)
+    await this.#run(async () => {
+      // One connection delivers commands in the order they were issued: one round trip for both.
+      // On a Cluster two slots may be two nodes, which nothing orders: the SET is awaited first.
+      if (
+        !this.redis.isCluster ||
+        hashedPart(this.#keyPrefix + key) === hashedPart(this.#keyPrefix + deleteKey)
+      ) {
+        await Promise.all([set(), del()])
+      } else {
+        await set()
+        await del()
+      }
+    })
   }
 
   increment(key: string, ttlSeconds: number): Promise<number> {
@@ -173,7 +241,11 @@ export class RedisStore implements KeyValueStore {
   }
 
   async ping(): Promise<void> {
-    await this.#run(() => this.redis.ping())
+    const { redis } = this
+    await this.#run(async () => {
+      if (redis instanceof Cluster) await pingMasters(redis)
+      else await redis.ping()
+    })
   }
 
   async close(): Promise<void> {
@@ -184,6 +256,67 @@ export class RedisStore implements KeyValueStore {
     }
   }
 }
+
+/**
+ * A Cluster client that fails a command at once rather than wait out a failover (decision record
+ * 019): no offline queue, no resend of a command whose connection closed (it may have run), no
+ * retry on CLUSTERDOWN. MOVED still redirects and refreshes the slot map, which is how the client
+ * finds a promoted replica. No auto-pipelining: ioredis 5.9 pipelines a script by the wrong key
+ * and does not follow MOVED for a pipeline that spans slots.
+ */
+function clusterOptions(
+  keyPrefix: string,
+  connection: { commandTimeout: number; connectTimeout: number },
+): ClusterOptions {
+  return {
+    // On the Cluster, not in redisOptions: the Cluster prefixes keys and routes by the prefixed key.
+    keyPrefix,
+    // Reads from a replica could miss a write just made (a captcha, a session) or see a key twice.
+    scaleReads: 'master',
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    slotsRefreshTimeout: connection.connectTimeout,
+    // Each node's own connection; ioredis fixes its retryStrategy (none) and offline queue.
+    redisOptions: { ...connection, maxRetriesPerRequest: 1 },
+  }
+}
+
+/**
+ * A Cluster answers when every master serving a slot answers, as the client routes commands:
+ * PING each master of the slot map. A master the map names but the client has no connection to
+ * (its connection ended) fails the ping and asks for a fresh slot map, so once a replica has
+ * taken over, the next ping finds it.
+ */
+async function pingMasters(cluster: Cluster): Promise<void> {
+  const masters = new Set<string>()
+  let covered = 0
+  for (const nodes of cluster.slots) {
+    if (!nodes?.[0]) continue
+    covered += 1
+    masters.add(nodes[0])
+  }
+  const connections = new Map(
+    cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+  )
+  try {
+    if (covered < CLUSTER_SLOTS) throw new Error(`${CLUSTER_SLOTS - covered} slots have no master`)
+    await Promise.all(
+      [...masters].map((key) => {
+        const node = connections.get(key)
+        if (!node) throw new Error(`no connection to master ${key}`)
+        return node.ping()
+      }),
+    )
+  } catch (error) {
+    cluster.refreshSlotsCache()
+    throw error
+  }
+}
+
+const CLUSTER_SLOTS = 16_384
 
 function invalidTtl(ttlSeconds: number): RangeError | undefined {
   if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return undefined

@@ -13,8 +13,14 @@ export interface KeyValueStore {
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>
   /** Milliseconds the key still lives; null when it does not exist or never expires. */
   pttl(key: string): Promise<number | null>
-  /** Deletes the keys, answering how many existed. */
+  /** Deletes the keys, answering how many existed (not one atomic step across keys). */
   del(...keys: string[]): Promise<number>
+  /**
+   * Stores `key` with a lifetime, then deletes `deleteKey`, in that order: whoever sees the
+   * delete done sees the new value too, on a Redis Cluster as well, where the two keys may live
+   * on two nodes.
+   */
+  setThenDel(key: string, value: string, ttlSeconds: number, deleteKey: string): Promise<void>
   /**
    * INCR in one step with a lifetime: answers the new count (1 for a new key). The TTL is set when
    * the key is created and not extended by later increments, so a counter's window is fixed.

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { RedisStore } from '@signup/kv/redis-store'
+import { stopProcess as stopChild } from '@signup/kv/testing/child-process'
 import { waitUntil } from './test-infra.ts'
 
 /**
@@ -34,9 +35,5 @@ export async function startPrivateRedis(
 
 /** Kills a process a test started, by its own handle, and resolves once it is gone. */
 export function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGKILL')
-  })
+  return stopChild(child, 'SIGKILL')
 }

@@ -4,6 +4,9 @@ import type { Logger } from 'pino'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { migrateDatabase } from '@signup/db/migrate'
+import { deleteKeysWithPrefix as deleteKeysOn } from '@signup/kv/testing/redis-keys'
+
+export { waitUntil } from '@signup/kv/testing/child-process'
 
 export { leastMsLeft, leastSecondsLeft } from '@signup/auth/testing/test-services'
 
@@ -58,23 +61,8 @@ export function testKeyPrefix(label = 'it'): string {
 }
 
 /** Removes every key under a test's prefix (the keys carry TTLs anyway; this leaves none behind). */
-export async function deleteKeysWithPrefix(
-  prefix: string,
-  redisUrl = TEST_REDIS_URL,
-): Promise<void> {
-  const { Redis } = await import('ioredis')
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
+export function deleteKeysWithPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<void> {
+  return deleteKeysOn(redisUrl, prefix)
 }
 
 /** A JSON logger whose lines are kept, parsed, for a test to look at (and empty again). */
@@ -92,20 +80,4 @@ export function createCapturingLogger(): { logger: Logger; lines: Record<string,
     }),
   )
   return { logger, lines }
-}
-
-/**
- * Polls `check` every `intervalMs` until it holds, and fails naming `what` once `timeoutMs` have
- * passed without it: for waiting on a condition instead of sleeping for as long as it takes here.
- */
-export async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  { timeoutMs = 20_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
 }

@@ -36,8 +36,8 @@ export function describeRateLimiterContract(
     })
 
     it('counts a hit on every counter, with the window starting at the first hit', async () => {
-      const a = counter('count-a', 3)
-      const b = counter('count-b', 3, 120)
+      const a = counter('count-a', 3, 60, 'count')
+      const b = counter('count-b', 3, 120, 'count')
       const since = Date.now()
       expect(await subject.limiter.take([[a, b]])).toBeNull()
       expect(await subject.limiter.take([[a, b]])).toBeNull()
@@ -47,8 +47,8 @@ export function describeRateLimiterContract(
     })
 
     it('refuses at the limit with the ms left, and a refusal counts nothing', async () => {
-      const a = counter('limit-a', 2, 60)
-      const b = counter('limit-b', 10, 60)
+      const a = counter('limit-a', 2, 60, 'limit')
+      const b = counter('limit-b', 10, 60, 'limit')
       const since = Date.now()
       expect(await subject.limiter.take([[a, b]])).toBeNull()
       expect(await subject.limiter.take([[a, b]])).toBeNull()
@@ -136,14 +136,22 @@ export function describeRateLimiterContract(
     })
 
     it('refuses a bad limit or window, counting nothing', async () => {
-      const good = counter('bad-good', 5)
+      const good = counter('bad-good', 5, 60, 'bad')
       await expect(
-        subject.limiter.take([[good, { ...counter('bad', 1), windowSeconds: 0 }]]),
-      ).rejects.toThrow(RangeError)
+        subject.limiter.take([[good, { ...counter('bad', 1, 60, 'bad'), windowSeconds: 0 }]]),
+      ).rejects.toThrow(/windowSeconds/)
       await expect(subject.limiter.take([[{ ...counter('bad', 1), limit: 1.5 }]])).rejects.toThrow(
         RangeError,
       )
       expect(await subject.peek(good.key)).toBeNull()
+    })
+
+    it('refuses a group whose keys are on different Cluster slots, counting nothing', async () => {
+      const a = counter('slot-a', 5, 60, 'slot-a')
+      const b = counter('slot-b', 5, 60, 'slot-b')
+      await expect(subject.limiter.take([[a, b]])).rejects.toThrow(/different Redis Cluster slots/)
+      expect(await subject.peek(a.key)).toBeNull()
+      expect(await subject.peek(b.key)).toBeNull()
     })
   })
 }

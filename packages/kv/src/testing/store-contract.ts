@@ -209,6 +209,28 @@ export function describeKeyValueStoreContract(
       expect(await store.del()).toBe(0)
     })
 
+    it('setThenDel stores the value with its lifetime and deletes the other key', async () => {
+      await store.set(key('std-code'), 'old', 60)
+      await store.set(key('std-count'), '3', 60)
+      const since = Date.now()
+      await store.setThenDel(key('std-code'), 'new', 120, key('std-count'))
+      expect(await store.get(key('std-code'))).toBe('new')
+      expect(await store.pttl(key('std-code'))).toBeGreaterThanOrEqual(leastMsLeft(120, since))
+      expect(await store.get(key('std-count'))).toBeNull()
+      // A key that is not there to delete is no error.
+      await store.setThenDel(key('std-code'), 'newer', 60, key('std-count'))
+      expect(await store.get(key('std-code'))).toBe('newer')
+    })
+
+    it('setThenDel refuses a bad TTL, changing nothing', async () => {
+      await store.set(key('std-bad-count'), '3', 60)
+      await expect(
+        store.setThenDel(key('std-bad-code'), 'x', 0, key('std-bad-count')),
+      ).rejects.toThrow()
+      expect(await store.get(key('std-bad-code'))).toBeNull()
+      expect(await store.get(key('std-bad-count'))).toBe('3')
+    })
+
     it('pttl is null for a missing key', async () => {
       expect(await store.pttl(key('nothing'))).toBeNull()
     })
