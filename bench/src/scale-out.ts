@@ -110,8 +110,10 @@ export async function runScaleOut(
     for (let count = 1; count <= INSTANCES; count++) {
       balancers.push(await startLoadBalancer(instances.slice(0, count).map((each) => each.url)))
     }
+    // The cluster's four contestants draw on one pool: `pool` captchas each.
+    const clusterPool = (INSTANCES + 1) * options.pool
     await seedCaptchas(singlePrefix, 'bench', options.pool, 900)
-    await seedCaptchas(clusterPrefix, 'bench', options.pool, 900, cluster.nodes)
+    await seedCaptchas(clusterPrefix, 'bench', clusterPool, 900, cluster.nodes)
 
     const nodes = await cluster.state()
     const masters = nodes.filter((node) => node.role === 'master').map((node) => node.port)
@@ -134,7 +136,7 @@ export async function runScaleOut(
     }
     const singleSends = freshSends('15', options.pool)
     // One pool of captchas and one run of mobiles over every contestant on the cluster.
-    const clusterSends = freshSends('13', options.pool)
+    const clusterSends = freshSends('13', clusterPool)
     const pidOf = (server: RunningServer): number => server.process.pid ?? 0
     const contestants: Contestant[] = [
       {
@@ -188,8 +190,11 @@ export async function runScaleOut(
         `${clusterStored} of ${clusterSends.taken()} on the cluster (warm-up included); ` +
         `load average ${loadAverage()} after`,
     )
-    if (Math.max(singleSends.taken(), clusterSends.taken()) > options.pool) {
-      console.log(`note: sends reused spent captchas (pool ${options.pool}; BENCH_CAPTCHAS)`)
+    if (singleSends.taken() > options.pool || clusterSends.taken() > clusterPool) {
+      console.log(
+        `note: sends reused spent captchas, answered NODATA (pools ${options.pool} and ` +
+          `${clusterPool}; BENCH_CAPTCHAS)`,
+      )
     }
     if (
       mastersAfter.length !== masters.length ||
@@ -209,12 +214,15 @@ export async function runScaleOut(
 }
 
 /**
- * One line per contestant: sends/s and its ratio to the baseline's in the same turn, p99, and the
- * CPU time one send cost in each group of processes (medians over the turns); then what one core
- * given to each group alone would serve at the costs of the largest setup.
+ * One line per contestant: sends/s and its ratio to the baseline's in the same turn, p99, the CPU
+ * time one send cost in each group of processes and in the load generator, and how busy the cores
+ * were, in all and with this run's processes (medians over the turns); then what one core given
+ * to each group alone would serve at the costs of the largest setup.
  */
 function report(figures: Map<string, TurnFigures>, contestants: readonly Contestant[]): void {
   const groups = [HAPROXY, HOT_MASTER, OTHER_MASTERS, REPLICAS, POSTGRES, PGBOUNCER_PROCESS]
+  const cores = os.cpus().length
+  const percent = (fraction: number): string => `${(fraction * 100).toFixed(0)}%`
   for (const { label } of contestants) {
     const entry = figures.get(label)
     if (!entry) continue
@@ -224,15 +232,23 @@ function report(figures: Map<string, TurnFigures>, contestants: readonly Contest
       (instances, turn) =>
         instances + measured.reduce((sum, group) => sum + (entry.alsoCpuUs[group]?.[turn] ?? 0), 0),
     )
+    const ours = totals.map(
+      (total, turn) =>
+        ((total + (entry.loadGeneratorCpuUs[turn] ?? 0)) * (entry.rps[turn] ?? 0)) / (1e6 * cores),
+    )
     const cpu = [
-      `instances ${median(entry.cpuUs).toFixed(0)}`,
+      `instances ${median(entry.cpuUs).toFixed(0)} ` +
+        `(${medianRatio(figures, label, BASELINE, 'cpuUs').toFixed(2)}x)`,
       ...measured.map((group) => `${group} ${median(entry.alsoCpuUs[group] ?? []).toFixed(0)}`),
     ]
     console.log(
       `${label.padEnd(30)} ${median(entry.rps).toFixed(0).padStart(6)} sends/s ` +
         `(${medianRatio(figures, label, BASELINE).toFixed(2)}x)   p99 ${median(entry.p99)} ms   ` +
         `CPU µs/send: ${cpu.join(', ')}; total ${median(totals).toFixed(0)}` +
-        `${label === BASELINE ? ' without Redis (shared with other work, not counted)' : ''}   ` +
+        `${label === BASELINE ? ' without Redis (shared with other work, not counted)' : ''}; ` +
+        `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)}   ` +
+        `cores busy ${percent(median(entry.machineBusy))}, this run's processes ` +
+        `${percent(median(ours))}   ` +
         `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
         `errors ${entry.errors.reduce((a, b) => a + b, 0)}   ` +
         `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,
@@ -243,7 +259,7 @@ function report(figures: Map<string, TurnFigures>, contestants: readonly Contest
   const ceiling = (values: readonly number[] | undefined): string =>
     values ? (1e6 / median(values)).toFixed(0) : '?'
   console.log(
-    `(ratios: each turn's sends/s over the ${BASELINE} line's in that turn)\n` +
+    `(ratios: each turn's figure over the ${BASELINE} line's in that turn)\n` +
       `a core to itself, at the costs of ${balanced(INSTANCES)}: an instance would serve ` +
       `${ceiling(largest.cpuUs)} sends/s, the {global} master's thread ` +
       `${ceiling(largest.alsoCpuUs[HOT_MASTER])}, haproxy ${ceiling(largest.alsoCpuUs[HAPROXY])}, ` +

@@ -77,8 +77,22 @@ export interface TurnFigures {
   cpuUs: number[]
   /** The CPU per request, µs, of each group of `alsoMeasured`. */
   alsoCpuUs: Record<string, number[]>
+  /** The load generator's CPU per request, µs: this process, autocannon in it. */
+  loadGeneratorCpuUs: number[]
+  /** How busy the machine's cores were over the turn, 0 to 1 (every process, others' work too). */
+  machineBusy: number[]
   non2xx: number[]
   errors: number[]
+}
+
+/** The machine's CPU time over all cores since boot, busy and in all, in ticks (/proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] =
+    readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? []
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const ticks = fields.slice(0, 8).map(Number)
+  const total = ticks.reduce((sum, value) => sum + value, 0)
+  return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total }
 }
 
 const sumCpuMs = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0)
@@ -136,7 +150,16 @@ export async function runInTurns(
   const figures = new Map<string, TurnFigures>(
     contestants.map((c) => [
       c.label,
-      { rps: [], p99: [], cpuUs: [], alsoCpuUs: {}, non2xx: [], errors: [] },
+      {
+        rps: [],
+        p99: [],
+        cpuUs: [],
+        alsoCpuUs: {},
+        loadGeneratorCpuUs: [],
+        machineBusy: [],
+        non2xx: [],
+        errors: [],
+      },
     ]),
   )
   for (let turn = 0; turn < options.turns; turn++) {
@@ -144,7 +167,11 @@ export async function runInTurns(
     for (const contestant of order) {
       const alsoBefore = await cpuByGroup(contestant.alsoMeasured ?? {})
       const cpuBefore = sumCpuMs(contestant.pids)
+      const ownBefore = process.cpuUsage()
+      const machineBefore = machineTicks()
       const result = await drive(contestant, options.seconds)
+      const machineAfter = machineTicks()
+      const own = process.cpuUsage(ownBefore)
       const cpuAfter = sumCpuMs(contestant.pids)
       const alsoUsed = cpuUsedByGroup(alsoBefore, await cpuByGroup(contestant.alsoMeasured ?? {}))
       const entry = figures.get(contestant.label)
@@ -154,6 +181,10 @@ export async function runInTurns(
       entry.p99.push(result.latency.p99)
       entry.cpuUs.push(perRequestUs(cpuAfter - cpuBefore))
       for (const [name, ms] of alsoUsed) (entry.alsoCpuUs[name] ??= []).push(perRequestUs(ms))
+      entry.loadGeneratorCpuUs.push(perRequestUs((own.user + own.system) / 1000))
+      entry.machineBusy.push(
+        (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+      )
       entry.non2xx.push(result.non2xx)
       entry.errors.push(result.errors + result.timeouts)
     }
