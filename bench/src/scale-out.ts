@@ -4,6 +4,7 @@
 // server straight on the single test Redis (what the main run measures) and one on the cluster
 // without the balancer, so that the cluster's cost and the balancer's are each on record.
 import os from 'node:os'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { sendLimitKeys } from '@signup/auth/send-limiter'
 import { startLoadBalancer } from '@signup/api/testing/load-balancer'
@@ -38,6 +39,7 @@ const HAPROXY = 'haproxy'
 const HOT_MASTER = 'redis master of {global}'
 const OTHER_MASTERS = 'other redis masters'
 const REPLICAS = 'redis replicas'
+const SHARED_REDIS = 'the test Redis (shared: an upper bound)'
 const POSTGRES = 'postgres backends'
 const PGBOUNCER_PROCESS = 'pgbouncer'
 
@@ -53,6 +55,20 @@ function instanceEnv(databaseUrl: string, redis: Record<string, string>): Record
     TRUST_PROXY: '1',
     WEB_CONCURRENCY: '1',
     METRICS_PORT: '0',
+  }
+}
+
+/**
+ * The test Redis's process id when it runs on this machine (its CPU is then read from /proc, all
+ * its clients' work included), else null.
+ */
+async function localRedisPid(): Promise<number | null> {
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(TEST_REDIS_URL).hostname)) return null
+  const redis = new Redis(TEST_REDIS_URL)
+  try {
+    return Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? NaN) || null
+  } finally {
+    redis.disconnect()
   }
 }
 
@@ -134,6 +150,7 @@ export async function runScaleOut(
       [POSTGRES]: backends,
       ...(pgbouncer ? { [PGBOUNCER_PROCESS]: pidList(pgbouncer.pid) } : {}),
     }
+    const sharedRedis = await localRedisPid()
     const singleSends = freshSends('15', options.pool)
     // One pool of captchas and one run of mobiles over every contestant on the cluster.
     const clusterSends = freshSends('13', clusterPool)
@@ -144,7 +161,10 @@ export async function runScaleOut(
         url: single.url,
         pids: [pidOf(single)],
         // The test Redis is shared with other work: its CPU is not this run's alone.
-        alsoMeasured: { [POSTGRES]: backends },
+        alsoMeasured: {
+          ...(sharedRedis === null ? {} : { [SHARED_REDIS]: pidList(sharedRedis) }),
+          [POSTGRES]: backends,
+        },
         requests: singleSends,
       },
       {
@@ -220,8 +240,19 @@ export async function runScaleOut(
  * to each group alone would serve at the costs of the largest setup.
  */
 function report(figures: Map<string, TurnFigures>, contestants: readonly Contestant[]): void {
-  const groups = [HAPROXY, HOT_MASTER, OTHER_MASTERS, REPLICAS, POSTGRES, PGBOUNCER_PROCESS]
+  const groups = [
+    HAPROXY,
+    SHARED_REDIS,
+    HOT_MASTER,
+    OTHER_MASTERS,
+    REPLICAS,
+    POSTGRES,
+    PGBOUNCER_PROCESS,
+  ]
   const cores = os.cpus().length
+  const baselineNote = figures.get(BASELINE)?.alsoCpuUs[SHARED_REDIS]
+    ? ' (an upper bound)'
+    : ' without Redis (not on this machine)'
   const percent = (fraction: number): string => `${(fraction * 100).toFixed(0)}%`
   for (const { label } of contestants) {
     const entry = figures.get(label)
@@ -245,7 +276,7 @@ function report(figures: Map<string, TurnFigures>, contestants: readonly Contest
       `${label.padEnd(30)} ${median(entry.rps).toFixed(0).padStart(6)} sends/s ` +
         `(${medianRatio(figures, label, BASELINE).toFixed(2)}x)   p99 ${median(entry.p99)} ms   ` +
         `CPU µs/send: ${cpu.join(', ')}; total ${median(totals).toFixed(0)}` +
-        `${label === BASELINE ? ' without Redis (shared with other work, not counted)' : ''}; ` +
+        `${label === BASELINE ? baselineNote : ''}; ` +
         `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)}   ` +
         `cores busy ${percent(median(entry.machineBusy))}, this run's processes ` +
         `${percent(median(ours))}   ` +
