@@ -1,25 +1,69 @@
 import { request as httpRequest } from 'node:http'
 import autocannon from 'autocannon'
 import type { Result } from 'autocannon'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import { TEST_REDIS_URL } from '@signup/api/testing/test-infra'
+import type { ClusterNodeAddress } from '@signup/kv/redis-store'
 
-/** Stores `count` captchas `ImageCode_<idPrefix>-<i>` = ABCD under the key prefix, in pipelines. */
+/**
+ * The abuse limits opened wide: one load generator on one address measures throughput. They are
+ * still counted (same scripts, same round trips) on every send.
+ */
+export const WIDE_OPEN_LIMITS = {
+  SMS_LIMIT_IP_HOUR: '1000000000',
+  SMS_LIMIT_PREFIX_HOUR: '1000000000',
+  SMS_LIMIT_GLOBAL_HOUR: '1000000000',
+  CAPTCHA_LIMIT_IP_MINUTE: '1000000000',
+}
+
+/**
+ * Stores `count` captchas `ImageCode_<idPrefix>-<i>` = ABCD under the key prefix, in pipelines, on
+ * the test Redis or on a Redis Cluster given by some of its nodes.
+ */
 export async function seedCaptchas(
   prefix: string,
   idPrefix: string,
   count: number,
   ttlSeconds: number,
+  clusterNodes?: readonly ClusterNodeAddress[],
 ): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: prefix })
-  for (let start = 0; start < count; start += 10_000) {
-    const pipeline = redis.pipeline()
-    for (let i = start; i < Math.min(count, start + 10_000); i++) {
-      pipeline.set(`ImageCode_${idPrefix}-${i}`, 'ABCD', 'EX', ttlSeconds)
+  // The keys spread over every slot: auto-pipelining sends each batch as one pipeline per node,
+  // grouped by the prefixed key's slot (a SET's key is its first argument).
+  const redis = clusterNodes
+    ? new Cluster([...clusterNodes], { keyPrefix: prefix, enableAutoPipelining: true })
+    : new Redis(TEST_REDIS_URL, { keyPrefix: prefix, enableAutoPipelining: true })
+  try {
+    for (let start = 0; start < count; start += 10_000) {
+      const batch = Array.from({ length: Math.min(count, start + 10_000) - start }, (_, i) =>
+        redis.set(`ImageCode_${idPrefix}-${start + i}`, 'ABCD', 'EX', ttlSeconds),
+      )
+      await Promise.all(batch)
     }
-    await pipeline.exec()
+  } finally {
+    redis.disconnect()
   }
-  redis.disconnect()
+}
+
+/** The keys under `prefix` matching `pattern` on one Redis server (or one node of a cluster). */
+export async function countKeys(
+  prefix: string,
+  pattern: string,
+  server: string | Pick<RedisOptions, 'host' | 'port'> = TEST_REDIS_URL,
+): Promise<number> {
+  const redis = typeof server === 'string' ? new Redis(server) : new Redis(server)
+  let count = 0
+  let cursor = '0'
+  try {
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
+      cursor = next
+      count += keys.length
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+  return count
 }
 
 /** One autocannon run, as a promise. */
@@ -33,13 +77,16 @@ export function runLoad(options: autocannon.Options): Promise<Result> {
   })
 }
 
+/** A load's requests, and how many it has made so far over every run it drove. */
+export type FreshSends = (() => autocannon.Request[]) & { taken(): number }
+
 /**
  * Sends of a fresh mobile each (`<range><9 digits>`, never registered) with an unused captcha
  * `bench-<i>`, seeded under the server's key prefix by seedCaptchas, taken in order.
  */
-export function freshSends(range: string, pool: number): () => autocannon.Request[] {
+export function freshSends(range: string, pool: number): FreshSends {
   let next = 0
-  return () => [
+  const requests = (): autocannon.Request[] => [
     {
       method: 'POST',
       path: '/passport/sms_code',
@@ -57,6 +104,7 @@ export function freshSends(range: string, pool: number): () => autocannon.Reques
       },
     },
   ]
+  return Object.assign(requests, { taken: () => next })
 }
 
 /** What runInTurns reads of a run: autocannon's Result, or runClosingLoad's. */

@@ -1,9 +1,9 @@
 // `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
 // and latency for POST /passport/sms_code and GET /passport/image_code, what the access log and
-// the metrics cost, a soak, and the page; BENCH_ONLY=startup compares start-up time and memory.
+// the metrics cost, a soak, the page, and the sends on 1 to 3 instances behind a load balancer on
+// a Redis Cluster; BENCH_ONLY=startup compares start-up time and memory.
 import type autocannon from 'autocannon'
-import { seedCaptchas } from './load.ts'
-import { Redis } from 'ioredis'
+import { countKeys, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -16,6 +16,7 @@ import type { FloorServer } from './floor.ts'
 import { originalSends, startOriginal } from './original.ts'
 import type { Original } from './original.ts'
 import { runObservabilityCost } from './observability.ts'
+import { runScaleOut } from './scale-out.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
 import { runSoak } from './soak.ts'
@@ -29,23 +30,17 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP = 3
 const CAPTCHA_POOL = Number(process.env.BENCH_CAPTCHAS ?? 250_000)
 const TURNS = Number(process.env.BENCH_TURNS ?? 3)
-const WIDE_OPEN = '1000000000'
+/** The send runs' turns, and the captchas seeded for each kind of send. */
+const TURN_OPTIONS = {
+  turns: TURNS,
+  seconds: DURATION,
+  warmupSeconds: WARMUP,
+  connections: CONNECTIONS,
+  pool: CAPTCHA_POOL,
+}
 // One server process: on this 2-core machine the load generator, Redis and Postgres need the second
 // core (decision 013); BENCH_WORKERS=2 measures WEB_CONCURRENCY=2.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1)
-
-async function countKeys(prefix: string, pattern: string): Promise<number> {
-  const redis = new Redis(TEST_REDIS_URL)
-  let count = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${pattern}`, 'COUNT', 5000)
-    cursor = next
-    count += keys.length
-  } while (cursor !== '0')
-  redis.disconnect()
-  return count
-}
 
 async function main(): Promise<void> {
   const prefix = testKeyPrefix('bench')
@@ -60,6 +55,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY === 'access-log') {
       return await runObservabilityCost(database.url, CONNECTIONS)
     }
+    if (process.env.BENCH_ONLY === 'scale-out') return await runScaleOut(database, TURN_OPTIONS)
     server = await startServer(
       {
         DATABASE_URL: database.url,
@@ -67,12 +63,7 @@ async function main(): Promise<void> {
         REDIS_KEY_PREFIX: prefix,
         SMS_PROVIDER: 'console',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-        // One load generator on one address measures throughput, so the abuse limits are opened
-        // wide; they are still counted (same scripts, same round trips) on every send.
-        SMS_LIMIT_IP_HOUR: WIDE_OPEN,
-        SMS_LIMIT_PREFIX_HOUR: WIDE_OPEN,
-        SMS_LIMIT_GLOBAL_HOUR: WIDE_OPEN,
-        CAPTCHA_LIMIT_IP_MINUTE: WIDE_OPEN,
+        ...WIDE_OPEN_LIMITS,
         WEB_CONCURRENCY: String(WORKERS),
         // As deployed: metrics counted (a scraper would read them), the access log on.
         METRICS_PORT: '0',
@@ -121,12 +112,13 @@ async function main(): Promise<void> {
     await runSoak(database.url, CONNECTIONS, {
       label: 'floor',
       url: floor.url,
-      pid: floor.process.pid ?? 0,
+      pids: [floor.process.pid ?? 0],
       requests: floorRequests,
     })
     if (process.env.BENCH_ONLY === 'soak') return
     await runObservabilityCost(database.url, CONNECTIONS)
     await reportPage(server.url)
+    await runScaleOut(database, TURN_OPTIONS)
   } finally {
     await Promise.all([
       server?.stop(),
@@ -207,32 +199,27 @@ async function runAgainstFloor(
       },
     },
   ]
-  const pid = server.process.pid ?? 0
+  const pids = [server.process.pid ?? 0]
   const originalRuns = 'server' in original
   const contestants: Contestant[] = [
-    { label: 'sends', url: server.url, pid, requests: projectSends },
-    { label: 'floor', url: floor.url, pid: floor.process.pid ?? 0, requests: floorRequests },
+    { label: 'sends', url: server.url, pids, requests: projectSends },
+    { label: 'floor', url: floor.url, pids: [floor.process.pid ?? 0], requests: floorRequests },
     ...('server' in original
       ? [
           {
             label: 'original',
             url: original.server.url,
-            pid: original.server.pid,
+            pids: [original.server.pid],
             requests: originalSends(CAPTCHA_POOL),
             closesConnections: true,
           },
         ]
       : []),
-    { label: 'images', url: server.url, pid, requests: projectImages },
-    { label: 'refusals', url: server.url, pid, requests: projectRefusals },
+    { label: 'images', url: server.url, pids, requests: projectImages },
+    { label: 'refusals', url: server.url, pids, requests: projectRefusals },
   ]
   const storedBefore = await countKeys(prefixes.project, 'SMS_*')
-  const figures = await runInTurns(contestants, {
-    turns: TURNS,
-    seconds: DURATION,
-    warmupSeconds: WARMUP,
-    connections: CONNECTIONS,
-  })
+  const figures = await runInTurns(contestants, TURN_OPTIONS)
   const stored = (await countKeys(prefixes.project, 'SMS_*')) - storedBefore
   const floorStored = await countKeys(prefixes.floor, 'SMS_*')
   const originalStored = originalRuns ? await countKeys(prefixes.original, 'SMS_*') : 0

@@ -12,6 +12,8 @@ export interface LoadBalancer {
   url: string
   /** The instance names in the `x-served-by` header of each answer, by the order given. */
   instances: string[]
+  /** haproxy's process id (it runs in the foreground, one process). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -59,7 +61,7 @@ export async function startLoadBalancer(backends: readonly string[]): Promise<Lo
     await stop()
     throw error
   }
-  return { url: `http://127.0.0.1:${port}`, instances, stop }
+  return { url: `http://127.0.0.1:${port}`, instances, pid: haproxy.pid, stop }
 }
 
 export interface Answer {
