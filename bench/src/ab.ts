@@ -1,0 +1,121 @@
+/* eslint-disable no-console -- a benchmark reports to its terminal */
+// BENCH_ONLY=ab BENCH_AB_BASE=<another checkout, built> pnpm bench: this checkout's send path
+// against another build's, and both against the floor, in turns in one run. How decision record
+// 021 measured each change "before and after in one sitting": the base is the commit before it.
+import path from 'node:path'
+import type autocannon from 'autocannon'
+import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
+import type { TestDatabase } from '@signup/api/testing/test-infra'
+import { startServer } from '@signup/api/testing/test-server'
+import type { RunningServer } from '@signup/api/testing/test-server'
+import { floorSends, startFloorServer } from './floor.ts'
+import type { FloorServer } from './floor.ts'
+import { seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
+import { median, medianRatio, runInTurns } from './turns.ts'
+import type { Contestant, TurnOptions } from './turns.ts'
+
+/** Fresh mobiles in the given two-digit range, each with a seeded captcha of the pool. */
+function sends(range: string, pool: number): () => autocannon.Request[] {
+  let sent = 0
+  return () => [
+    {
+      method: 'POST',
+      path: '/passport/sms_code',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => {
+        const i = sent++
+        return {
+          ...request,
+          body: JSON.stringify({
+            mobile: `${range}${String(i).padStart(9, '0')}`,
+            image_code: 'abcd',
+            image_code_id: `bench-${i % pool}`,
+          }),
+        }
+      },
+    },
+  ]
+}
+
+export async function runAb(
+  database: TestDatabase,
+  options: TurnOptions & { pool: number },
+): Promise<void> {
+  const baseDir = process.env.BENCH_AB_BASE
+  if (!baseDir) throw new Error('BENCH_ONLY=ab needs BENCH_AB_BASE: a built checkout to compare')
+  const prefixes = {
+    head: testKeyPrefix('bench-ab-head'),
+    base: testKeyPrefix('bench-ab-base'),
+    floor: testKeyPrefix('bench-ab-floor'),
+  }
+  const serverEnv = (prefix: string): Record<string, string> => ({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    SMS_PROVIDER: 'console',
+    LOG_LEVEL: 'info',
+    ...WIDE_OPEN_LIMITS,
+    METRICS_PORT: '0',
+  })
+  let head: RunningServer | undefined
+  let base: RunningServer | undefined
+  let floor: FloorServer | undefined
+  try {
+    head = await startServer(serverEnv(prefixes.head), { keepOutput: false })
+    base = await startServer(serverEnv(prefixes.base), {
+      keepOutput: false,
+      webDir: path.resolve(baseDir, 'apps', 'web'),
+    })
+    floor = await startFloorServer({
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefixes.floor,
+    })
+    await seedCaptchas(prefixes.head, 'bench', options.pool, 1800)
+    await seedCaptchas(prefixes.base, 'bench', options.pool, 1800)
+    await seedCaptchas(prefixes.floor, 'bench', options.pool, 1800)
+    const contestants: Contestant[] = [
+      {
+        label: 'floor',
+        url: floor.url,
+        pids: [floor.process.pid ?? 0],
+        requests: floorSends(options.pool),
+      },
+      {
+        label: 'head',
+        url: head.url,
+        pids: [head.process.pid ?? 0],
+        requests: sends('15', options.pool),
+      },
+      {
+        label: 'base',
+        url: base.url,
+        pids: [base.process.pid ?? 0],
+        requests: sends('17', options.pool),
+      },
+    ]
+    console.log(
+      `A/B: this checkout (head) against ${baseDir} (base) and the floor; ` +
+        `${options.connections} connections, ${options.turns} turns of ${options.seconds} s`,
+    )
+    const figures = await runInTurns(contestants, options)
+    for (const label of ['floor', 'base', 'head']) {
+      const entry = figures.get(label)
+      if (!entry) continue
+      console.log(
+        `${label.padEnd(6)} ${median(entry.rps).toFixed(0).padStart(6)} sends/s   ` +
+          `p99 ${median(entry.p99)} ms   server CPU ${median(entry.cpuUs).toFixed(0)} µs/send   ` +
+          `${medianRatio(figures, label, 'floor').toFixed(3)}x the floor   ` +
+          `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
+          `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,
+      )
+    }
+    console.log(
+      `head/base ${medianRatio(figures, 'head', 'base').toFixed(3)}x sends/s, ` +
+        `${medianRatio(figures, 'head', 'base', 'cpuUs').toFixed(3)}x server CPU per send`,
+    )
+  } finally {
+    await Promise.all([head?.stop(), base?.stop(), floor?.stop()])
+    for (const prefix of Object.values(prefixes)) await deleteKeysWithPrefix(prefix)
+  }
+}
