@@ -3,39 +3,15 @@
 // against another build's, and both against the floor, in turns in one run. How decision record
 // 021 measured each change "before and after in one sitting": the base is the commit before it.
 import path from 'node:path'
-import type autocannon from 'autocannon'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import type { TestDatabase } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
 import type { FloorServer } from './floor.ts'
-import { seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
+import { freshSends, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
 import { median, medianRatio, runInTurns } from './turns.ts'
 import type { Contestant, TurnOptions } from './turns.ts'
-
-/** Fresh mobiles in the given two-digit range, each with a seeded captcha of the pool. */
-function sends(range: string, pool: number): () => autocannon.Request[] {
-  let sent = 0
-  return () => [
-    {
-      method: 'POST',
-      path: '/passport/sms_code',
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (request) => {
-        const i = sent++
-        return {
-          ...request,
-          body: JSON.stringify({
-            mobile: `${range}${String(i).padStart(9, '0')}`,
-            image_code: 'abcd',
-            image_code_id: `bench-${i % pool}`,
-          }),
-        }
-      },
-    },
-  ]
-}
 
 export async function runAb(
   database: TestDatabase,
@@ -74,24 +50,29 @@ export async function runAb(
     await seedCaptchas(prefixes.head, 'bench', options.pool, 1800)
     await seedCaptchas(prefixes.base, 'bench', options.pool, 1800)
     await seedCaptchas(prefixes.floor, 'bench', options.pool, 1800)
+    const loads = {
+      floor: floorSends(options.pool),
+      head: freshSends('15', options.pool),
+      base: freshSends('17', options.pool),
+    }
     const contestants: Contestant[] = [
       {
         label: 'floor',
         url: floor.url,
         pids: [floor.process.pid ?? 0],
-        requests: floorSends(options.pool),
+        requests: loads.floor,
       },
       {
         label: 'head',
         url: head.url,
         pids: [head.process.pid ?? 0],
-        requests: sends('15', options.pool),
+        requests: loads.head,
       },
       {
         label: 'base',
         url: base.url,
         pids: [base.process.pid ?? 0],
-        requests: sends('17', options.pool),
+        requests: loads.base,
       },
     ]
     console.log(
@@ -114,6 +95,14 @@ export async function runAb(
       `head/base ${medianRatio(figures, 'head', 'base').toFixed(3)}x sends/s, ` +
         `${medianRatio(figures, 'head', 'base', 'cpuUs').toFixed(3)}x server CPU per send`,
     )
+    const reused = Object.entries(loads).filter(([, load]) => load.taken() > options.pool)
+    if (reused.length > 0) {
+      // A spent captcha is answered NODATA at once: those figures would not be sends.
+      console.log(
+        `NOT VALID: ${reused.map(([label]) => label).join(', ')} reused spent captchas ` +
+          `(pool ${options.pool}; raise BENCH_CAPTCHAS)`,
+      )
+    }
   } finally {
     await Promise.all([head?.stop(), base?.stop(), floor?.stop()])
     for (const prefix of Object.values(prefixes)) await deleteKeysWithPrefix(prefix)
