@@ -71,10 +71,10 @@ function copyWith<T extends object>(value: T, replaced: [string, unknown][]): T 
 
 /**
  * A pino logger whose every line is censored as `redact` did, at a fraction of its cost: redact
- * copied every object it wrote; this copies only one that holds a censored field. Each place pino
- * writes caller's objects from is covered: the log object (`formatters.log`, which also sees a
- * mixin's fields), what the err serializer makes of an error, a child's bindings and
- * setBindings (pino applies `formatters.bindings` to the root's bindings only), and the values a
+ * copied every object it wrote; this copies only one that holds a censored field. Every way a
+ * caller's object reaches a line is covered: the log object (`formatters.log`, which also sees a
+ * mixin's fields), what the err serializer makes of an error, a child's bindings and setBindings
+ * (pino applies `formatters.bindings` to the root's own bindings only), and the values a
  * message's %o, %O and %j write.
  */
 export function createCensoredLogger(
