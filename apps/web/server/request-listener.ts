@@ -442,9 +442,6 @@ function createAnswerRecorder(
   const { services, env, logger } = options
   if (!env.ACCESS_LOG && services.metrics.registry === null) return null
   const metrics = services.metrics.http
-  // Its fields are fixed names, numbers and the request id: the redaction every other line goes
-  // through (logger.ts) would double what a line costs (about 4 µs more, measured with pino 10).
-  const accessLogger = logger.child({}, { redact: [] })
   return ({ requestId, method, route, status, seconds, aborted, refused }) => {
     metrics.request(route, method ?? 'other', aborted ? 'aborted' : String(status), seconds)
     if (!env.ACCESS_LOG) return
@@ -457,7 +454,7 @@ function createAnswerRecorder(
     }
     if (aborted) line.aborted = true
     if (refused !== undefined) line.refused = refused
-    accessLogger.info(line, 'request')
+    logger.info(line, 'request')
   }
 }
 
