@@ -193,7 +193,7 @@ describe('RedisLimiter (single) with a write', () => {
     try {
       await store.ready()
       const limiter = new RedisLimiter(store.redis, { mode: 'single' })
-      // A script Redis does not hold yet costs an EVALSHA and then an EVAL: loaded first.
+      // ioredis sends a script as EVAL the first time on a connection, then EVALSHA: sent once.
       await limiter.take([[{ name: 'warm', key: 'warm:{w}', limit: 1, windowSeconds: 60 }]])
       // MONITOR names a connection by its address; one connection's commands keep their order.
       const address = /\baddr=(\S+)/.exec(String(await store.redis.client('INFO')))?.[1]
