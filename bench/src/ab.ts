@@ -2,6 +2,8 @@
 // BENCH_ONLY=ab BENCH_AB_BASE=<another checkout, built> pnpm bench: this checkout's send path
 // against another build's, and both against the floor, in turns in one run. How decision record
 // 021 measured each change "before and after in one sitting": the base is the commit before it.
+// BENCH_AB_BASE_ENV='{"ACCESS_LOG":"0"}' starts the base with more variables: with BENCH_AB_BASE
+// naming this checkout, that measures what a setting costs.
 import path from 'node:path'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import type { TestDatabase } from '@signup/api/testing/test-infra'
@@ -38,10 +40,14 @@ export async function runAb(
   let floor: FloorServer | undefined
   try {
     head = await startServer(serverEnv(prefixes.head), { keepOutput: false })
-    base = await startServer(serverEnv(prefixes.base), {
-      keepOutput: false,
-      webDir: path.resolve(baseDir, 'apps', 'web'),
-    })
+    const baseEnv = JSON.parse(process.env.BENCH_AB_BASE_ENV ?? '{}') as Record<string, string>
+    base = await startServer(
+      { ...serverEnv(prefixes.base), ...baseEnv },
+      {
+        keepOutput: false,
+        webDir: path.resolve(baseDir, 'apps', 'web'),
+      },
+    )
     floor = await startFloorServer({
       DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
@@ -76,7 +82,9 @@ export async function runAb(
       },
     ]
     console.log(
-      `A/B: this checkout (head) against ${baseDir} (base) and the floor; ` +
+      `A/B: this checkout (head) against ${baseDir} (base` +
+        (process.env.BENCH_AB_BASE_ENV ? ` with ${process.env.BENCH_AB_BASE_ENV}` : '') +
+        `) and the floor; ` +
         `${options.connections} connections, ${options.turns} turns of ${options.seconds} s`,
     )
     const figures = await runInTurns(contestants, options)
