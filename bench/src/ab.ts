@@ -10,10 +10,11 @@ import type { TestDatabase } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
+import { localRedisPid, pidList } from './scale-out.ts'
 import type { FloorServer } from './floor.ts'
 import { freshSends, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
 import { median, medianRatio, runInTurns } from './turns.ts'
-import type { Contestant, TurnOptions } from './turns.ts'
+import type { Contestant, ProcessList, TurnOptions } from './turns.ts'
 
 export async function runAb(
   database: TestDatabase,
@@ -61,23 +62,30 @@ export async function runAb(
       head: freshSends('15', options.pool),
       base: freshSends('17', options.pool),
     }
+    // The test Redis's CPU per send: the limits' script runs there, on the same two cores.
+    const redisPid = await localRedisPid()
+    const alsoMeasured: Record<string, ProcessList> =
+      redisPid === null ? {} : { redis: pidList(redisPid) }
     const contestants: Contestant[] = [
       {
         label: 'floor',
         url: floor.url,
         pids: [floor.process.pid ?? 0],
+        alsoMeasured,
         requests: loads.floor,
       },
       {
         label: 'head',
         url: head.url,
         pids: [head.process.pid ?? 0],
+        alsoMeasured,
         requests: loads.head,
       },
       {
         label: 'base',
         url: base.url,
         pids: [base.process.pid ?? 0],
+        alsoMeasured,
         requests: loads.base,
       },
     ]
@@ -94,6 +102,9 @@ export async function runAb(
       console.log(
         `${label.padEnd(6)} ${median(entry.rps).toFixed(0).padStart(6)} sends/s   ` +
           `p99 ${median(entry.p99)} ms   server CPU ${median(entry.cpuUs).toFixed(0)} µs/send   ` +
+          (entry.alsoCpuUs.redis
+            ? `Redis CPU ${median(entry.alsoCpuUs.redis).toFixed(0)} µs/send   `
+            : '') +
           `${medianRatio(figures, label, 'floor').toFixed(3)}x the floor   ` +
           `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
           `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,
