@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import type autocannon from 'autocannon'
 import { freshSends } from './load.ts'
+import type { FreshSends } from './load.ts'
 
 /** The floor server (floor-server.ts) as its own process, like the project's server. */
 export interface FloorServer {
@@ -46,4 +46,4 @@ export async function startFloorServer(env: {
 }
 
 /** The floor's load: fresh mobiles in the 16x range and its own captchas (see freshSends). */
-export const floorSends = (pool: number): (() => autocannon.Request[]) => freshSends('16', pool)
+export const floorSends = (pool: number): FreshSends => freshSends('16', pool)

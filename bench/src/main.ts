@@ -1,7 +1,8 @@
 // `pnpm bench`: drives the production server with real Redis and Postgres and prints throughput
 // and latency for POST /passport/sms_code and GET /passport/image_code, what the access log and
 // the metrics cost, a soak, the page, and the sends on 1 to 3 instances behind a load balancer on
-// a Redis Cluster; BENCH_ONLY=startup compares start-up time and memory.
+// a Redis Cluster; BENCH_ONLY=startup compares start-up time and memory, BENCH_ONLY=ab this
+// checkout's sends with another built checkout's (ab.ts).
 import type autocannon from 'autocannon'
 import { countKeys, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
 import {
@@ -17,6 +18,7 @@ import { originalSends, startOriginal } from './original.ts'
 import type { Original } from './original.ts'
 import { runObservabilityCost } from './observability.ts'
 import { runScaleOut } from './scale-out.ts'
+import { runAb } from './ab.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
 import { runSoak } from './soak.ts'
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
       return await runObservabilityCost(database.url, CONNECTIONS)
     }
     if (process.env.BENCH_ONLY === 'scale-out') return await runScaleOut(database, TURN_OPTIONS)
+    if (process.env.BENCH_ONLY === 'ab') return await runAb(database, TURN_OPTIONS)
     server = await startServer(
       {
         DATABASE_URL: database.url,

@@ -62,7 +62,7 @@ function instanceEnv(databaseUrl: string, redis: Record<string, string>): Record
  * The test Redis's process id when it runs on this machine (its CPU is then read from /proc, all
  * its clients' work included), else null.
  */
-async function localRedisPid(): Promise<number | null> {
+export async function localRedisPid(): Promise<number | null> {
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(TEST_REDIS_URL).hostname)) return null
   const redis = new Redis(TEST_REDIS_URL)
   try {
@@ -72,7 +72,7 @@ async function localRedisPid(): Promise<number | null> {
   }
 }
 
-const pidList =
+export const pidList =
   (pid: number): ProcessList =>
   () => [pid]
 

@@ -12,7 +12,8 @@ let stack: TestStack
 let pid: number
 
 beforeAll(async () => {
-  stack = await startTestStack('http-compiled')
+  // Debug, for the line that names the globals put back after Next's prepare().
+  stack = await startTestStack('http-compiled', { LOG_LEVEL: 'debug' })
   pid = stack.server.process.pid ?? 0
 }, 120_000)
 
@@ -111,6 +112,26 @@ describe('the production process', () => {
     expect((await fetch(`${stack.server.url}/`)).status).toBe(200)
     const image = await fetch(`${stack.server.url}/passport/image_code?imageCodeId=compiled-1`)
     expect(image.headers.get('content-type')).toBe('image/png')
+  })
+
+  it("puts back the process-wide functions Next's prepare() patched (decision record 021)", () => {
+    const line = stack.server
+      .output()
+      .split('\n')
+      .find((text) => text.includes("put back the globals Next's prepare() patched"))
+    expect(line, 'the debug line naming them').toBeDefined()
+    const { restored } = JSON.parse(line ?? '{}') as { restored: string[] }
+    // The ones on every request's path: Next's wrappers of the scheduler, the clock and randoms.
+    expect(restored).toEqual(
+      expect.arrayContaining([
+        'process.nextTick',
+        'globalThis.setImmediate',
+        'globalThis.Date',
+        'Math.random',
+        'crypto.randomInt',
+        'process.on',
+      ]),
+    )
   })
 
   it('refuses to start outside production, pointing at pnpm dev', async () => {

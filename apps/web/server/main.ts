@@ -16,6 +16,7 @@ import type { MetricsServer } from '@signup/api/metrics-server'
 import { createAppServices } from '@signup/api/services'
 import { answerConnect, createLimitedServer } from './connections.ts'
 import { trackRequests } from './graceful-shutdown.ts'
+import { snapshotGlobals } from './pristine-globals.ts'
 import { createClientErrorListener, createRequestListener } from './request-listener.ts'
 import { createStaticAssets } from './static-assets.ts'
 
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
 
 /** One server process: the API handlers and Next on one port (a cluster worker or the whole server). */
 async function serve(env: Env): Promise<void> {
+  // Before Next loads its server: what its prepare() patches process-wide (pristine-globals.ts).
+  const globals = snapshotGlobals()
   // A worker's lines say which worker wrote them.
   const logger = cluster.worker
     ? createLogger(env).child({ worker: cluster.worker.id })
@@ -81,6 +84,11 @@ async function serve(env: Env): Promise<void> {
     httpServer: dev ? undefined : createServer(),
   })
   await nextApp.prepare()
+  if (!dev) {
+    // Development keeps Next's patches: its overlay and dev-time checks rely on them.
+    const restored = globals.restore()
+    logger.debug({ restored }, "put back the globals Next's prepare() patched")
+  }
   const nextHandler = nextApp.getRequestHandler()
 
   const server = createLimitedServer(env, logger)

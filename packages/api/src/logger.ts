@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import type { Env } from './env.ts'
+import { createCensoredLogger } from './log-censor.ts'
 
 export type { Logger }
 
@@ -11,30 +12,20 @@ const PIPE_BUF = 4096
 /** JSON lines in production (for a log pipeline), readable lines in development. */
 export function createLogger(env: Pick<Env, 'NODE_ENV' | 'LOG_LEVEL'>): Logger {
   const pretty = env.NODE_ENV === 'development' && process.stdout.isTTY
-  const options = {
-    level: env.LOG_LEVEL,
-    base: undefined,
-    // Belt and braces: these never belong in a log line, whoever writes them.
-    redact: {
-      paths: ['password', 'imageCode', 'image_code', 'smsCode', 'smscode'].flatMap((field) => [
-        field,
-        `*.${field}`,
-      ]),
-      censor: '[redacted]',
-    },
-  }
+  // Belt and braces: a password or a code never reaches a line, whoever writes it (log-censor.ts).
+  const options = { level: env.LOG_LEVEL, base: undefined }
   if (pretty) {
-    return pino({
+    return createCensoredLogger({
       ...options,
       transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname' } },
     })
   }
-  if (env.NODE_ENV !== 'production') return pino(options)
+  if (env.NODE_ENV !== 'production') return createCensoredLogger(options)
   // Buffered writes: one syscall per few KiB instead of per line under load. A quiet server still
   // writes each line within FLUSH_INTERVAL_MS, and main.ts flushes on start and on exit. Each write
   // is whole lines of at most PIPE_BUF bytes, which a pipe takes atomically: the workers of
   // WEB_CONCURRENCY > 1 share one stdout, and their lines must not interleave mid-line.
-  const logger = pino(
+  const logger = createCensoredLogger(
     options,
     pino.destination({ fd: 1, sync: false, minLength: PIPE_BUF - 1024, maxWrite: PIPE_BUF }),
   )

@@ -1,4 +1,5 @@
 import type { UserDirectory } from '@signup/db/user-directory'
+import type { WriteOnCount } from '@signup/kv/rate-limiter'
 import type { SmsSender } from '@signup/sms/sender'
 import type { RetName } from '@signup/trpc/ret'
 import type { SmsCodePurpose } from './schemas.ts'
@@ -27,6 +28,8 @@ export interface SmsCodeStore {
   seal(mobile: string, code: string): string
   /** Replaces any earlier code (sealed) and starts a fresh attempt count for the new one. */
   save(mobile: string, code: string, ttlSeconds: number): Promise<void>
+  /** The same save as a write the send limits make when they count (decision record 021). */
+  saving(mobile: string, code: string, ttlSeconds: number): WriteOnCount
   remove(mobile: string): Promise<void>
   /** The sealed code waiting for this mobile, left in place. */
   peek(mobile: string): Promise<string | null>
@@ -70,8 +73,14 @@ export interface LimitHit {
  * limit that applies, or, when one refuses, against none.
  */
 export interface SendLimiter {
-  /** null when counted; otherwise the limit that refused and when to retry. */
-  take(subject: SendSubject): Promise<(LimitHit & { limit: SendLimitName }) | null>
+  /**
+   * null when counted; otherwise the limit that refused and when to retry. A write given (the
+   * code's save) is made only when the send counts; when it fails, take rejects, nothing counted.
+   */
+  take(
+    subject: SendSubject,
+    write?: WriteOnCount,
+  ): Promise<(LimitHit & { limit: SendLimitName }) | null>
   /** Gives back a counted send that never reached the user (provider or storage failure). */
   giveBack(subject: SendSubject): Promise<void>
 }

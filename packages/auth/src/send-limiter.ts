@@ -73,8 +73,8 @@ export function createSendLimiter(
   }
 
   return {
-    async take(subject) {
-      const refusal = await limiter.take(groupsOf(subject))
+    async take(subject, write) {
+      const refusal = await limiter.take(groupsOf(subject), write)
       if (!refusal) return null
       const limit = refusal.name as SendLimitName
       if (limit === 'global-hour' && now() - lastAlert >= ALERT_INTERVAL_MS) {

@@ -2,22 +2,32 @@ import { TRPCError } from '@trpc/server'
 import { sealedSmsCode } from './testing/test-services.ts'
 import { describe, expect, it } from 'vitest'
 import { MemoryLimiter } from '@signup/kv/memory-limiter'
+import { MemoryStore } from '@signup/kv/memory-store'
+import type { WriteOnCount } from '@signup/kv/rate-limiter'
+import { StoreUnavailableError } from '@signup/kv/store'
+import type { KeyValueStore } from '@signup/kv/store'
 import { legacyImageCode, legacySendSmsCode } from './legacy-routes.ts'
 import { RET } from '@signup/trpc/ret'
 import type { AuthConfig } from './ports.ts'
 import { authRouter } from './router.ts'
 import { sendLimitKeys } from './send-limiter.ts'
-import { captchaKey, resendKey, smsCodeKey } from './stores.ts'
-import { createTestCookie, createTestServices, TEST_CONFIG } from './testing/test-services.ts'
+import { captchaKey, resendKey, smsAttemptsKey, smsCodeKey, smsCodeKeys } from './stores.ts'
+import {
+  createTestCookie,
+  createTestServices,
+  failing,
+  refusal,
+  TEST_CONFIG,
+} from './testing/test-services.ts'
 import { createCallerFactory, refusalDataOf } from '@signup/trpc/init'
 
 const createCaller = createCallerFactory(authRouter)
 
 /** Services on a MemoryLimiter whose clock the test moves, so windows end without waiting. */
-function setup(config: Partial<AuthConfig> = {}) {
+function setup(config: Partial<AuthConfig> = {}, kv?: KeyValueStore) {
   let now = Date.UTC(2025, 0, 1)
   const limiter = new MemoryLimiter({ now: () => now })
-  const env = createTestServices({ limiter, config })
+  const env = createTestServices({ limiter, config, kv })
   let captcha = 0
   const send = async (mobile: string, clientIp: string | null = '203.0.113.7') => {
     const imageCodeId = `captcha-${++captcha}-0000`
@@ -119,6 +129,104 @@ describe('per-mobile limits', () => {
     ).rejects.toThrow()
     expect(limiter.peek(sendLimitKeys.ipHour('203.0.113.7'))).toBeNull()
     expect(limiter.peek(resendKey(mobile(5)))).toBeNull()
+  })
+})
+
+describe('the code, stored by the take that counts the send (decision record 021)', () => {
+  /** Every counter a send from 203.0.113.7 to `to` takes. */
+  const countersOf = (to: string) => [
+    resendKey(to),
+    sendLimitKeys.mobileHour(to),
+    sendLimitKeys.mobileDay(to),
+    sendLimitKeys.prefixHour(to.slice(0, 7)),
+    sendLimitKeys.ipHour('203.0.113.7'),
+    sendLimitKeys.globalHour(),
+  ]
+
+  /** The writes each take was given, in order. */
+  function recordWrites(limiter: MemoryLimiter): (WriteOnCount | undefined)[] {
+    const writes: (WriteOnCount | undefined)[] = []
+    const take = limiter.take.bind(limiter)
+    limiter.take = (groups, write) => {
+      writes.push(write)
+      return take(groups, write)
+    }
+    return writes
+  }
+
+  let captchas = 0
+  /** One send through tRPC with a fresh captcha, from 203.0.113.7. */
+  async function sendThrough(env: ReturnType<typeof setup>, to: string, purpose?: 'login') {
+    const imageCodeId = `write-captcha-${++captchas}-0000`
+    await env.kv.set(captchaKey(imageCodeId), 'AB3K', 300)
+    const caller = createCaller({
+      services: { auth: env.services },
+      clientIp: '203.0.113.7',
+      session: createTestCookie(),
+    })
+    return caller.sendSmsCode({ mobile: to, imageCode: 'AB3K', imageCodeId, purpose })
+  }
+
+  it("the take is given the purpose's code, sealed, its lifetime and its attempt count to reset", async () => {
+    const env = setup()
+    const writes = recordWrites(env.limiter)
+    await sendThrough(env, mobile(700))
+    await sendThrough(env, mobile(701), 'login')
+    const [register, login] = [env.sms.sent[0]?.code ?? '', env.sms.sent[1]?.code ?? '']
+    expect(writes).toEqual([
+      expect.objectContaining({
+        key: smsCodeKey(mobile(700)),
+        value: sealedSmsCode('register', mobile(700), register),
+        ttlSeconds: 300,
+        deleteKey: smsAttemptsKey(mobile(700)),
+      }),
+      expect.objectContaining({
+        key: smsCodeKeys('login').code(mobile(701)),
+        value: sealedSmsCode('login', mobile(701), login),
+        ttlSeconds: 300,
+        deleteKey: smsCodeKeys('login').attempts(mobile(701)),
+      }),
+    ])
+    expect(await env.kv.get(smsCodeKey(mobile(700)))).toBe(writes[0]?.value)
+  })
+
+  it("a test number's fixed code is the take's write too", async () => {
+    const env = setup({ testNumbers: new Map([['13800000000', '123456']]) })
+    const writes = recordWrites(env.limiter)
+    await sendThrough(env, '13800000000')
+    expect(writes).toEqual([
+      expect.objectContaining({
+        key: smsCodeKey('13800000000'),
+        value: sealedSmsCode('register', '13800000000', '123456'),
+      }),
+    ])
+  })
+
+  it('a refused send stores nothing: the waiting code and its attempt count stay', async () => {
+    const env = setup()
+    await sendThrough(env, mobile(710))
+    const waiting = await env.kv.get(smsCodeKey(mobile(710)))
+    await env.kv.set(smsAttemptsKey(mobile(710)), '2', 300)
+    expect(await refusal(sendThrough(env, mobile(710)))).toMatchObject({ errno: RET.REQERR })
+    expect(await env.kv.get(smsCodeKey(mobile(710)))).toBe(waiting)
+    expect(await env.kv.get(smsAttemptsKey(mobile(710)))).toBe('2')
+  })
+
+  it('a code that cannot be stored: DBERR as when the limits cannot be counted, nothing left', async () => {
+    const kv = new MemoryStore()
+    const env = setup({}, failing(kv, ['setThenDel']))
+    const unstored = await refusal(sendThrough(env, mobile(720)))
+    expect(unstored).toMatchObject({ errno: RET.DBERR, errmsg: '保存短信验证码失败' })
+    expect(await kv.get(smsCodeKey(mobile(720)))).toBeNull()
+    for (const key of countersOf(mobile(720))) expect(env.limiter.peek(key)).toBeNull()
+    expect(env.sms.sent).toHaveLength(0)
+
+    const broken = setup()
+    broken.limiter.take = () => Promise.reject(new StoreUnavailableError('scripted outage'))
+    const uncounted = await refusal(sendThrough(broken, mobile(721)))
+    expect(uncounted).toEqual(unstored)
+    expect(await broken.kv.get(smsCodeKey(mobile(721)))).toBeNull()
+    expect(broken.sms.sent).toHaveLength(0)
   })
 })
 

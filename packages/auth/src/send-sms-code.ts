@@ -49,7 +49,7 @@ export function sendSmsCode(
  * Steps 3 to 8 of docs/contract.md section 1, after the input passed sendSmsCodeInput (steps 1 and 2).
  * Throws AuthError for every refusal. Whatever happens after step 3 the captcha is spent, and a
  * provider failure leaves neither a stored code nor a counted send behind. Step 6 is the layered
- * limits of decision record 010, counted in one step.
+ * limits of decision record 010, counted in one step, which stores the code too (step 7).
  *
  * The code is for one purpose (section 9, decision record 015): a register code is refused to a
  * registered mobile (step 5), a login code goes to any mobile, and a reset code is answered the
@@ -91,7 +91,12 @@ async function sendSmsCodeSteps(
     clientIp: request.clientIp,
     testNumber: testCode !== undefined,
   }
-  const refused = await sendLimiter.take(subject).catch((cause: unknown) => {
+  const code = testCode ?? random.int(1_000_000).toString().padStart(6, '0')
+  // Stored by the step that counts the send, only when it counts: one round trip to one Redis
+  // (decision record 021). A code that cannot be stored fails the take, which gives back what it
+  // counted: DBERR, as when the limits cannot be counted.
+  const saving = smsCodeStore.saving(mobile, code, config.smsCodeTtlSeconds)
+  const refused = await sendLimiter.take(subject, saving).catch((cause: unknown) => {
     throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   })
   if (refused) {
@@ -105,14 +110,6 @@ async function sendSmsCodeSteps(
       // Whichever limit refused, the form shows it beside the number it was asked to send to.
       field: 'mobile',
     })
-  }
-
-  const code = testCode ?? random.int(1_000_000).toString().padStart(6, '0')
-  try {
-    await smsCodeStore.save(mobile, code, config.smsCodeTtlSeconds)
-  } catch (cause) {
-    await giveBackQuietly(services, subject)
-    throw new AuthError('DBERR', M.codeStoreFailed, { cause })
   }
 
   const sent: SendSmsCodeResult = {

@@ -1,3 +1,4 @@
+import type { WriteOnCount } from '@signup/kv/rate-limiter'
 import type { KeyValueStore } from '@signup/kv/store'
 import type { CaptchaStore, SmsCodePurpose, SmsCodeStore, SmsCodeStores } from './ports.ts'
 import type { SmsCodeSealer } from './sms-code-at-rest.ts'
@@ -61,14 +62,26 @@ function purposeStore(
   keys: SmsCodeKeys,
   seal: (mobile: string, code: string) => string,
 ): SmsCodeStore {
+  // The code is replaced first, then its count reset (one round trip on one Redis server; on a
+  // Cluster, where the two keys' slots may be two nodes, the reset waits for the SET). A check
+  // racing this either read the old code (and can no longer consume it: the value changed) or
+  // has its attempt counted against the new one.
+  const saving = (mobile: string, code: string, ttlSeconds: number): WriteOnCount => {
+    const write = {
+      key: keys.code(mobile),
+      value: seal(mobile, code),
+      ttlSeconds,
+      deleteKey: keys.attempts(mobile),
+    }
+    return {
+      ...write,
+      store: () => kv.setThenDel(write.key, write.value, write.ttlSeconds, write.deleteKey),
+    }
+  }
   return {
     seal,
-    // The code is replaced first, then its count reset (one round trip on one Redis server; on a
-    // Cluster, where the two keys' slots may be two nodes, the reset waits for the SET). A check
-    // racing this either read the old code (and can no longer consume it: the value changed) or
-    // has its attempt counted against the new one.
-    save: (mobile, code, ttlSeconds) =>
-      kv.setThenDel(keys.code(mobile), seal(mobile, code), ttlSeconds, keys.attempts(mobile)),
+    saving,
+    save: (mobile, code, ttlSeconds) => saving(mobile, code, ttlSeconds).store(),
     remove: async (mobile) => {
       await kv.del(keys.code(mobile))
     },

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryLimiter } from './memory-limiter.ts'
+import { MemoryStore } from './memory-store.ts'
 import { describeRateLimiterContract } from './testing/limiter-contract.ts'
 
 describeRateLimiterContract('in-process MemoryLimiter', () => {
   const limiter = new MemoryLimiter()
+  const store = new MemoryStore()
   return Promise.resolve({
     limiter,
     peek: (key) => Promise.resolve(limiter.peek(key)),
-    close: () => limiter.close(),
+    store,
+    // Its writes go through the store, whose failure the contract scripts.
+    unwritableKey: (name) => `unwritable:${name}`,
+    close: async () => {
+      await Promise.all([limiter.close(), store.close()])
+    },
   })
 })
 

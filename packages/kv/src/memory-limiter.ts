@@ -1,6 +1,6 @@
 import { ExpiringMap } from './expiring-map.ts'
 import { checkCounters, latestRefusal } from './rate-limiter.ts'
-import type { LimitRefusal, RateLimiter, WindowCounter } from './rate-limiter.ts'
+import type { LimitRefusal, RateLimiter, WindowCounter, WriteOnCount } from './rate-limiter.ts'
 
 interface Window {
   count: number
@@ -26,9 +26,12 @@ export class MemoryLimiter implements RateLimiter {
     return this.#windows.now()
   }
 
-  take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
+  take(
+    groups: readonly (readonly WindowCounter[])[],
+    write?: WriteOnCount,
+  ): Promise<LimitRefusal | null> {
     try {
-      checkCounters(groups)
+      checkCounters(groups, write)
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new RangeError(String(error)))
     }
@@ -57,7 +60,21 @@ export class MemoryLimiter implements RateLimiter {
         })
       }
     }
-    return Promise.resolve(null)
+    return write ? this.#storeCounted(groups, write) : Promise.resolve(null)
+  }
+
+  /** No script to write in: the store writes after the count, and its failure undoes the count. */
+  async #storeCounted(
+    groups: readonly (readonly WindowCounter[])[],
+    write: WriteOnCount,
+  ): Promise<null> {
+    try {
+      await write.store()
+    } catch (error) {
+      await this.giveBack(groups)
+      throw error
+    }
+    return null
   }
 
   giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void> {

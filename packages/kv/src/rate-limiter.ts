@@ -24,17 +24,46 @@ export interface LimitRefusal {
   retryAfterMs: number
 }
 
+/**
+ * A write made only when a take counts: in the same script where the limiter can, so a send's
+ * count and its code are one round trip to Redis (decision record 021).
+ */
+export interface WriteOnCount {
+  /** Stored with a lifetime, replacing any previous value (SET EX). */
+  key: string
+  value: string
+  ttlSeconds: number
+  /** Deleted once the value is stored, as KeyValueStore.setThenDel does. */
+  deleteKey: string
+  /** Makes the same write through the store, for a limiter that cannot do it in its script. */
+  store(): Promise<void>
+}
+
 export interface RateLimiter {
-  /** Counts one hit on every counter, or on none when one is at its limit: null when counted. */
-  take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null>
+  /**
+   * Counts one hit on every counter, or on none when one is at its limit: null when counted.
+   * A write given is made when the take counts and never when it refuses; when the write fails,
+   * the hits are given back and take rejects.
+   */
+  take(
+    groups: readonly (readonly WindowCounter[])[],
+    write?: WriteOnCount,
+  ): Promise<LimitRefusal | null>
   /** Gives back a hit counted by take (a counter falling to zero is removed). */
   giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void>
   /** Ends the counters' windows now, whatever their counts: the next take starts afresh. */
   clear(groups: readonly (readonly WindowCounter[])[]): Promise<void>
 }
 
-/** Checked once here so both implementations refuse the same calls. */
-export function checkCounters(groups: readonly (readonly WindowCounter[])[]): void {
+/** Checked once here so both implementations refuse the same calls, before anything is counted. */
+export function checkCounters(
+  groups: readonly (readonly WindowCounter[])[],
+  write?: WriteOnCount,
+): void {
+  // Refused here, not by Redis's SET EX or the store's check, so every limiter refuses it alike.
+  if (write && (!Number.isInteger(write.ttlSeconds) || write.ttlSeconds <= 0)) {
+    throw new RangeError(`ttlSeconds of the write to ${write.key} must be a positive integer`)
+  }
   for (const group of groups) {
     const [first] = group
     for (const counter of group) {

@@ -42,6 +42,9 @@ describeRateLimiterContract('RedisLimiter (per-group) on a Redis Cluster', async
   const store = await openStore()
   return {
     limiter: new RedisLimiter(store.redis),
+    store,
+    // Per group, its writes go through the store, whose failure the contract scripts.
+    unwritableKey: (name) => `unwritable:${name}`,
     peek: async (key) => {
       const count = await store.get(key)
       return count === null ? null : { count: Number(count), ttlMs: (await store.pttl(key)) ?? -1 }

@@ -1,38 +1,49 @@
 import { checkCounters, latestRefusal } from './rate-limiter.ts'
-import type { LimitRefusal, RateLimiter, WindowCounter } from './rate-limiter.ts'
+import type { LimitRefusal, RateLimiter, WindowCounter, WriteOnCount } from './rate-limiter.ts'
 import type { RedisClient } from './redis-store.ts'
 import { StoreUnavailableError } from './store.ts'
 
 /**
- * One group's check-and-count. KEYS are the counters, ARGV their limit and window in pairs.
- * Answers 0 when every counter counted the hit, else {index, ms left} of the counter among those
- * at their limit whose window ends last; then nothing is counted.
+ * One group's check-and-count, and the write made when it counts. KEYS are the n counters, then
+ * the write's key and the key it deletes; ARGV is n, each counter's limit and window, then the
+ * write's value and lifetime. Answers 0 when every counter counted the hit, else {index, ms left}
+ * of the counter among those at their limit whose window ends last; then nothing is counted or
+ * written.
  */
 const TAKE_LUA = `
-local counts = redis.call('MGET', unpack(KEYS))
+local n = tonumber(ARGV[1])
+local counts = n > 0 and redis.call('MGET', unpack(KEYS, 1, n)) or {}
 local worst, worstTtl = 0, -1
-for i, key in ipairs(KEYS) do
+for i = 1, n do
+  local key, limit, window = KEYS[i], tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local count = counts[i]
   if count then
     count = tonumber(count)
     if not count then return redis.error_reply('ERR limiter counter ' .. key .. ' is not a number') end
-    if count >= tonumber(ARGV[2 * i - 1]) then
+    if count >= limit then
       local ttl = redis.call('PTTL', key)
-      if ttl < 0 then ttl = tonumber(ARGV[2 * i]) * 1000 end
+      if ttl < 0 then ttl = window * 1000 end
       if ttl > worstTtl then worst, worstTtl = i, ttl end
     end
-  elseif tonumber(ARGV[2 * i - 1]) <= 0 then
-    local ttl = tonumber(ARGV[2 * i]) * 1000
+  elseif limit <= 0 then
+    local ttl = window * 1000
     if ttl > worstTtl then worst, worstTtl = i, ttl end
   end
 end
 if worst > 0 then return {worst, worstTtl} end
-for i, key in ipairs(KEYS) do
+-- The write before the counts: Redis refuses a script's writes for lack of memory only up to its
+-- first, so a write refused aborts the script with nothing counted.
+if #KEYS > n then
+  redis.call('SET', KEYS[n + 1], ARGV[2 * n + 2], 'EX', ARGV[2 * n + 3])
+  redis.call('DEL', KEYS[n + 2])
+end
+for i = 1, n do
+  local key, window = KEYS[i], ARGV[2 * i + 1]
   if counts[i] then
     redis.call('INCR', key)
-    if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+    if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, window) end
   else
-    redis.call('SET', key, 1, 'EX', ARGV[2 * i])
+    redis.call('SET', key, 1, 'EX', window)
   end
 end
 return 0`
@@ -46,7 +57,7 @@ end
 return 0`
 
 interface LimiterScripts {
-  limiterTake(...keysThenArgs: (string | number)[]): Promise<0 | [number, number]>
+  limiterTake(...keyCountThenKeysThenArgs: (string | number)[]): Promise<0 | [number, number]>
   limiterGiveBack(...keyCountThenKeys: (string | number)[]): Promise<number>
 }
 
@@ -87,9 +98,17 @@ export class RedisLimiter implements RateLimiter {
     return this.#redis as unknown as LimiterScripts
   }
 
-  #takeGroup(group: readonly WindowCounter[]): Promise<LimitRefusal | null> {
-    const args = group.flatMap((counter) => [counter.limit, counter.windowSeconds])
+  #takeGroup(group: readonly WindowCounter[], write?: WriteOnCount): Promise<LimitRefusal | null> {
     const keys = group.map((counter) => counter.key)
+    const args: (string | number)[] = [
+      group.length,
+      ...group.flatMap((counter) => [counter.limit, counter.windowSeconds]),
+    ]
+    // As KEYS, so the key prefix applies to the write as it does to the store's own SET.
+    if (write) {
+      keys.push(write.key, write.deleteKey)
+      args.push(write.value, write.ttlSeconds)
+    }
     // Without numberOfKeys in defineCommand, ioredis takes the key count as first argument.
     return this.#scripts.limiterTake(keys.length, ...keys, ...args).then((answer) => {
       if (answer === 0) return null
@@ -104,8 +123,31 @@ export class RedisLimiter implements RateLimiter {
     return batches.filter((batch) => batch.length > 0)
   }
 
-  async take(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
-    checkCounters(groups)
+  async take(
+    groups: readonly (readonly WindowCounter[])[],
+    write?: WriteOnCount,
+  ): Promise<LimitRefusal | null> {
+    checkCounters(groups, write)
+    if (write && this.mode === 'single') {
+      // Checked, counted and written in one EVALSHA: one round trip (decision record 021).
+      return this.#takeGroup(groups.flat(), write).catch((error: unknown) => {
+        throw limiterFailure(error)
+      })
+    }
+    const refusal = await this.#takeGroups(groups)
+    if (refusal || !write) return refusal
+    // A script touches one Cluster slot, and the write's keys are on others: the store writes once
+    // every group counted, and what they counted is returned when it fails.
+    try {
+      await write.store()
+    } catch (error) {
+      await this.giveBack(groups).catch(() => undefined)
+      throw limiterFailure(error)
+    }
+    return null
+  }
+
+  async #takeGroups(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
     const present = this.#batches(groups)
     const settled = await Promise.allSettled(present.map((group) => this.#takeGroup(group)))
     const counted = present.filter((_, i) => {

@@ -32,19 +32,27 @@ export interface RunningServer {
  */
 export async function startServer(
   env: Record<string, string>,
-  options: { dev?: boolean; timeoutMs?: number; keepOutput?: boolean; nodeArgs?: string[] } = {},
+  options: {
+    dev?: boolean
+    timeoutMs?: number
+    keepOutput?: boolean
+    nodeArgs?: string[]
+    /** Another checkout's apps/web, built (the benchmark's A/B run compares two builds). */
+    webDir?: string
+  } = {},
 ): Promise<RunningServer> {
+  const webDir = options.webDir ?? WEB_DIR
   const built = ['.next/BUILD_ID', COMPILED_SERVER.entry].every((file) =>
-    existsSync(path.join(WEB_DIR, file)),
+    existsSync(path.join(webDir, file)),
   )
   if (!options.dev && !built) {
-    throw new Error('apps/web has no production build: run `pnpm build` first')
+    throw new Error(`${webDir} has no production build: run \`pnpm build\` first`)
   }
   const command = options.dev
     ? ['--import', 'tsx', 'server/main.ts']
     : [...COMPILED_SERVER.nodeArgs, COMPILED_SERVER.entry]
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...command], {
-    cwd: WEB_DIR,
+    cwd: webDir,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',

@@ -1,12 +1,24 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RateLimiter, WindowCounter } from '../rate-limiter.ts'
+import type { RateLimiter, WindowCounter, WriteOnCount } from '../rate-limiter.ts'
+import { StoreUnavailableError } from '../store.ts'
+import type { KeyValueStore } from '../store.ts'
 import { leastMsLeft } from './store-contract.ts'
+
+/** Where every key of the contract lives, under the store's own prefix. */
+export const LIMITER_CONTRACT_KEYS = 'limiter-contract:'
 
 export interface LimiterUnderTest {
   limiter: RateLimiter
   /** A counter's count and milliseconds left, read beside the limiter. */
   peek(key: string): Promise<{ count: number; ttlMs: number } | null>
+  /** The store on the limiter's keys: writes made on count are read back through it. */
+  store: KeyValueStore
+  /**
+   * A key outside LIMITER_CONTRACT_KEYS that the limiter's own write fails on (Redis refuses it
+   * to the limiter's connection); a limiter that writes through the store fails there instead.
+   */
+  unwritableKey(name: string): string
   close(): Promise<void>
 }
 
@@ -20,13 +32,26 @@ export function describeRateLimiterContract(
 ): void {
   describe(`RateLimiter contract: ${name}`, () => {
     let subject: LimiterUnderTest
-    const ns = `limiter-contract:${randomUUID()}:`
+    const ns = `${LIMITER_CONTRACT_KEYS}${randomUUID()}:`
     const counter = (
       suffix: string,
       limit: number,
       windowSeconds = 60,
       tag = suffix,
     ): WindowCounter => ({ name: suffix, key: `${ns}${suffix}:{${tag}}`, limit, windowSeconds })
+
+    /** A code-like write (SET EX, then DEL of its attempt count) made through the store. */
+    const write = (suffix: string, value: string, ttlSeconds = 120): WriteOnCount => {
+      const key = `${ns}${suffix}`
+      const deleteKey = `${ns}${suffix}:attempts`
+      return {
+        key,
+        value,
+        ttlSeconds,
+        deleteKey,
+        store: () => subject.store.setThenDel(key, value, ttlSeconds, deleteKey),
+      }
+    }
 
     beforeAll(async () => {
       subject = await open()
@@ -144,6 +169,82 @@ export function describeRateLimiterContract(
         RangeError,
       )
       expect(await subject.peek(good.key)).toBeNull()
+    })
+
+    it('makes the write when the take counts: the value with its lifetime, the other key deleted', async () => {
+      const a = counter('write-a', 5, 60, 'write')
+      const b = counter('write-b', 5)
+      const code = write('write-code', 'sealed-1')
+      await subject.store.set(code.deleteKey, '3', 60)
+      const since = Date.now()
+      expect(await subject.limiter.take([[a], [b]], code)).toBeNull()
+      expect(await subject.store.get(code.key)).toBe('sealed-1')
+      expect(await subject.store.pttl(code.key)).toBeGreaterThanOrEqual(leastMsLeft(120, since))
+      expect(await subject.store.get(code.deleteKey)).toBeNull()
+      expect(await subject.peek(a.key)).toMatchObject({ count: 1 })
+      expect(await subject.peek(b.key)).toMatchObject({ count: 1 })
+      // A later write replaces the value.
+      expect(await subject.limiter.take([[a], [b]], write('write-code', 'sealed-2'))).toBeNull()
+      expect(await subject.store.get(code.key)).toBe('sealed-2')
+    })
+
+    it('a take with no counters still makes its write', async () => {
+      const code = write('write-alone', 'sealed')
+      expect(await subject.limiter.take([], code)).toBeNull()
+      expect(await subject.store.get(code.key)).toBe('sealed')
+    })
+
+    it('a refusal writes nothing and deletes nothing, in whichever group it is', async () => {
+      const free = counter('nowrite-free', 10)
+      const full = counter('nowrite-full', 1)
+      const code = write('nowrite-code', 'first')
+      expect(await subject.limiter.take([[full]], code)).toBeNull()
+      await subject.store.set(code.deleteKey, '2', 60)
+      const refusal = await subject.limiter.take([[free], [full]], write('nowrite-code', 'second'))
+      expect(refusal?.name).toBe('nowrite-full')
+      expect(await subject.store.get(code.key)).toBe('first')
+      expect(await subject.store.get(code.deleteKey)).toBe('2')
+      expect(await subject.peek(free.key)).toBeNull()
+    })
+
+    it('only the takes that count write, among many concurrent ones', async () => {
+      const a = counter('write-race', 3)
+      const codes = Array.from({ length: 12 }, (_, i) => write(`write-race-code-${i}`, `v${i}`))
+      const results = await Promise.all(codes.map((code) => subject.limiter.take([[a]], code)))
+      const written = await Promise.all(codes.map((code) => subject.store.get(code.key)))
+      expect(results.filter((result) => result === null)).toHaveLength(3)
+      expect(written.map((value) => value !== null)).toEqual(results.map((r) => r === null))
+    })
+
+    it('a write that fails gives back what the take counted and rejects', async () => {
+      const a = counter('badwrite-a', 2, 60, 'badwrite')
+      const b = counter('badwrite-b', 2)
+      expect(await subject.limiter.take([[a], [b]])).toBeNull()
+      const key = subject.unwritableKey('badwrite-code')
+      const failing: WriteOnCount = {
+        key,
+        value: 'sealed',
+        ttlSeconds: 60,
+        deleteKey: `${ns}badwrite-code:attempts`,
+        store: () => Promise.reject(new StoreUnavailableError('scripted outage')),
+      }
+      await expect(subject.limiter.take([[a], [b]], failing)).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      )
+      expect(await subject.peek(a.key)).toMatchObject({ count: 1 })
+      expect(await subject.peek(b.key)).toMatchObject({ count: 1 })
+      expect(await subject.store.get(key)).toBeNull()
+      expect(await subject.limiter.take([[a], [b]])).toBeNull()
+    })
+
+    it('refuses a write with a bad lifetime, counting and writing nothing', async () => {
+      const a = counter('badttl', 5)
+      for (const ttlSeconds of [0, -1, 1.5, Number.NaN]) {
+        const code = write('badttl-code', 'sealed', ttlSeconds)
+        await expect(subject.limiter.take([[a]], code)).rejects.toThrow(/ttlSeconds/)
+        expect(await subject.store.get(code.key)).toBeNull()
+      }
+      expect(await subject.peek(a.key)).toBeNull()
     })
 
     it('refuses a group whose keys are on different Cluster slots, counting nothing', async () => {
