@@ -2,7 +2,7 @@
 // What the access log and the metrics cost the send endpoint: one server per configuration, driven
 // in alternating turns in one sitting, reported as ratios to the production default (both on).
 import type { Result } from 'autocannon'
-import { runLoad, seedCaptchas } from './load.ts'
+import { runLoad, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
 import { cpuMs, median } from './turns.ts'
 import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
@@ -11,7 +11,6 @@ import type { RunningServer } from '@signup/api/testing/test-server'
 const SECONDS = Number(process.env.BENCH_OBSERVABILITY_SECONDS ?? 5)
 const TURNS = Number(process.env.BENCH_OBSERVABILITY_TURNS ?? 3)
 const WARMUP = 2
-const WIDE_OPEN = '1000000000'
 
 interface Configuration {
   label: string
@@ -41,9 +40,7 @@ export async function runObservabilityCost(
           REDIS_KEY_PREFIX: prefix,
           SMS_PROVIDER: 'console',
           LOG_LEVEL: 'info',
-          SMS_LIMIT_IP_HOUR: WIDE_OPEN,
-          SMS_LIMIT_PREFIX_HOUR: WIDE_OPEN,
-          SMS_LIMIT_GLOBAL_HOUR: WIDE_OPEN,
+          ...WIDE_OPEN_LIMITS,
           ...configuration.env,
         },
         { keepOutput: false },
