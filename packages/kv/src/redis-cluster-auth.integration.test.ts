@@ -54,7 +54,8 @@ describe('RedisStore on a Redis Cluster with AUTH and TLS', () => {
       { name: tag, key: `limit:{${tag}}`, limit: 1, windowSeconds: 60 },
     ])
     expect(await limiter.take(groups)).toBeNull()
-    expect(await limiter.take(groups)).toMatchObject({ name: 'a' })
+    const [, second = []] = groups
+    expect(await limiter.take([second])).toMatchObject({ name: 'b' })
     // PING every master of the slot map: the two it was not given as a seed included.
     await store.ping()
     const masters = (store.redis as Cluster).nodes('master')
