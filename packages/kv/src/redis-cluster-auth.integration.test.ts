@@ -36,7 +36,7 @@ function openStore(options: Partial<RedisStoreOptions> = {}): RedisStore {
     clusterNodes: [seed],
     keyPrefix: `test:${randomUUID()}:`,
     ...options,
-  } as RedisStoreOptions)
+  })
   stores.push(store)
   return store
 }
