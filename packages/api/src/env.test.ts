@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ALIYUN, RONGLIAN } from '@signup/sms/testing/example-credentials'
 import { EnvError, loadEnv } from './env.ts'
 
@@ -107,6 +110,93 @@ describe('loadEnv', () => {
     expect(messageOf({ REDIS_URL: 'redis://x:6379', REDIS_CLUSTER_NODES: 'x:7000' })).toContain(
       'REDIS_URL',
     )
+  })
+
+  describe('a Redis Cluster that asks for AUTH and TLS', () => {
+    const { REDIS_URL: _url, ...withoutUrl } = PRODUCTION
+    const CLUSTER = { ...withoutUrl, REDIS_CLUSTER_NODES: 'redis-0.internal:6379' }
+    const dir = mkdtempSync(path.join(tmpdir(), 'signup-env-test-'))
+    const caPath = path.join(dir, 'ca.pem')
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    writeFileSync(caPath, ca)
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+    it('reads the ACL user, the password, TLS and the CA bundle', () => {
+      const env = loadEnv({
+        ...CLUSTER,
+        REDIS_CLUSTER_USERNAME: 'app',
+        REDIS_CLUSTER_PASSWORD: 's3cret-pass',
+        REDIS_CLUSTER_TLS: '1',
+        REDIS_CLUSTER_TLS_CA: caPath,
+      })
+      expect(env).toMatchObject({
+        REDIS_CLUSTER_USERNAME: 'app',
+        REDIS_CLUSTER_PASSWORD: 's3cret-pass',
+        REDIS_CLUSTER_TLS: true,
+        REDIS_CLUSTER_TLS_CA: { path: caPath, pem: ca },
+      })
+    })
+
+    it('has no AUTH or TLS unless told, and an empty value is no value', () => {
+      const env = loadEnv(CLUSTER)
+      expect(env.REDIS_CLUSTER_USERNAME).toBeUndefined()
+      expect(env.REDIS_CLUSTER_PASSWORD).toBeUndefined()
+      expect(env.REDIS_CLUSTER_TLS).toBe(false)
+      expect(env.REDIS_CLUSTER_TLS_CA).toBeUndefined()
+      const empty = { REDIS_CLUSTER_USERNAME: '', REDIS_CLUSTER_PASSWORD: '' }
+      expect(loadEnv({ ...CLUSTER, ...empty }).REDIS_CLUSTER_PASSWORD).toBeUndefined()
+      // Nothing to refuse without a cluster either.
+      expect(() => loadEnv({ ...PRODUCTION, ...empty, REDIS_CLUSTER_TLS: '0' })).not.toThrow()
+    })
+
+    it.each([
+      ['REDIS_CLUSTER_USERNAME', 'app'],
+      ['REDIS_CLUSTER_PASSWORD', 's3cret-pass'],
+      ['REDIS_CLUSTER_TLS', '1'],
+      ['REDIS_CLUSTER_TLS_CA', caPath],
+    ])('refuses %s without REDIS_CLUSTER_NODES, naming it', (name, value) => {
+      const settings = {
+        REDIS_CLUSTER_PASSWORD: 'p',
+        REDIS_CLUSTER_TLS: '1',
+        [name]: value,
+      }
+      expect(messageOf({ ...withoutUrl, ...settings })).toContain(
+        `${name}: is set but REDIS_CLUSTER_NODES is not`,
+      )
+      expect(messageOf({ ...PRODUCTION, ...settings })).toContain(`${name}: is set with REDIS_URL`)
+    })
+
+    it('never shows the password, even when refusing it', () => {
+      const message = messageOf({ ...withoutUrl, REDIS_CLUSTER_PASSWORD: 's3cret-pass' })
+      expect(message).toContain('REDIS_CLUSTER_PASSWORD: is set but REDIS_CLUSTER_NODES is not')
+      expect(message).toContain('value hidden')
+      expect(message).not.toContain('s3cret-pass')
+    })
+
+    it('refuses an ACL user without a password, and a CA bundle without TLS', () => {
+      expect(messageOf({ ...CLUSTER, REDIS_CLUSTER_USERNAME: 'app' })).toContain(
+        'REDIS_CLUSTER_USERNAME: is set but REDIS_CLUSTER_PASSWORD is not',
+      )
+      expect(messageOf({ ...CLUSTER, REDIS_CLUSTER_TLS_CA: caPath })).toContain(
+        'REDIS_CLUSTER_TLS_CA: is set but REDIS_CLUSTER_TLS is not on',
+      )
+    })
+
+    it('refuses a CA bundle it cannot read or that holds no certificate, naming the path', () => {
+      const missing = path.join(dir, 'missing.pem')
+      const message = messageOf({
+        ...CLUSTER,
+        REDIS_CLUSTER_TLS: '1',
+        REDIS_CLUSTER_TLS_CA: missing,
+      })
+      expect(message).toContain(`REDIS_CLUSTER_TLS_CA: cannot read ${missing}`)
+      expect(message).toContain('ENOENT')
+      const notPem = path.join(dir, 'key.txt')
+      writeFileSync(notPem, 'not a certificate')
+      expect(
+        messageOf({ ...CLUSTER, REDIS_CLUSTER_TLS: '1', REDIS_CLUSTER_TLS_CA: notPem }),
+      ).toContain(`REDIS_CLUSTER_TLS_CA: ${notPem} holds no PEM certificate`)
+    })
   })
 
   it.each([

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import {
   checkSmsProviderEnv,
@@ -70,6 +71,29 @@ const clusterNodes = z
     return nodes
   })
 
+/** A value that may be unset; empty is unset too. */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+
+/** The path of a PEM CA bundle, read at start: its path and contents. */
+const caBundle = optionalText.transform((path, ctx): { path: string; pem: string } | undefined => {
+  if (path === undefined) return undefined
+  let pem: string
+  try {
+    pem = readFileSync(path, 'utf8')
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as Error).message}` })
+    return z.NEVER
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    ctx.addIssue({ code: 'custom', message: `${path} holds no PEM certificate` })
+    return z.NEVER
+  }
+  return { path, pem }
+})
+
 const urlWith = (protocols: RegExp, what: string) =>
   z
     .string()
@@ -101,6 +125,12 @@ const envSchema = z
     REDIS_URL: urlWith(/^rediss?:$/, 'redis:// or rediss://'),
     // The alternative to REDIS_URL: a Redis Cluster, reached through any of these nodes.
     REDIS_CLUSTER_NODES: clusterNodes,
+    // A managed cluster's AUTH and TLS, for every node (REDIS_URL carries its own in the URL).
+    REDIS_CLUSTER_USERNAME: optionalText,
+    REDIS_CLUSTER_PASSWORD: optionalText,
+    REDIS_CLUSTER_TLS: flag(),
+    // Unset: Node's trusted roots.
+    REDIS_CLUSTER_TLS_CA: caBundle,
     REDIS_KEY_PREFIX: z
       .string()
       .default('')
@@ -216,6 +246,37 @@ const envSchema = z
           'and REDIS_URL are both set: set REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
       })
     }
+    const clusterSettings = {
+      REDIS_CLUSTER_USERNAME: env.REDIS_CLUSTER_USERNAME !== undefined,
+      REDIS_CLUSTER_PASSWORD: env.REDIS_CLUSTER_PASSWORD !== undefined,
+      REDIS_CLUSTER_TLS: env.REDIS_CLUSTER_TLS,
+      REDIS_CLUSTER_TLS_CA: env.REDIS_CLUSTER_TLS_CA !== undefined,
+    }
+    for (const [name, set] of Object.entries(clusterSettings)) {
+      if (!set || env.REDIS_CLUSTER_NODES !== undefined) continue
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message:
+          env.REDIS_URL === undefined
+            ? 'is set but REDIS_CLUSTER_NODES is not: it applies to a Redis Cluster only'
+            : 'is set with REDIS_URL: it applies to a Redis Cluster only (REDIS_URL carries its own user, password and rediss://)',
+      })
+    }
+    if (env.REDIS_CLUSTER_USERNAME !== undefined && env.REDIS_CLUSTER_PASSWORD === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_USERNAME'],
+        message: 'is set but REDIS_CLUSTER_PASSWORD is not: an ACL user signs in with both',
+      })
+    }
+    if (env.REDIS_CLUSTER_TLS_CA !== undefined && !env.REDIS_CLUSTER_TLS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_TLS_CA'],
+        message: 'is set but REDIS_CLUSTER_TLS is not on: set REDIS_CLUSTER_TLS=1 for TLS',
+      })
+    }
     const redisSet = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES !== undefined
     const requireRedis = (message: string): void => {
       if (!redisSet) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message })
@@ -275,7 +336,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
         ? 'unset'
         : SMS_SECRET_VARIABLES.includes(name) ||
             name === 'SMS_TEST_NUMBERS' ||
-            name === 'AUTH_SECRET'
+            name === 'AUTH_SECRET' ||
+            name === 'REDIS_CLUSTER_PASSWORD'
           ? 'value hidden'
           : `got ${JSON.stringify(hidePassword(value))}`
     return `  ${name}: ${issue.message} (${shown})`

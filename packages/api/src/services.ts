@@ -12,7 +12,7 @@ import { MemoryStore } from '@signup/kv/memory-store'
 import type { RateLimiter } from '@signup/kv/rate-limiter'
 import { RedisLimiter } from '@signup/kv/redis-limiter'
 import { RedisStore } from '@signup/kv/redis-store'
-import type { ClusterNodeAddress } from '@signup/kv/redis-store'
+import type { RedisConnection } from '@signup/kv/redis-store'
 import type { KeyValueStore } from '@signup/kv/store'
 import { createConfiguredSender } from '@signup/sms/configured-sender'
 import type { SmsSender } from '@signup/sms/sender'
@@ -215,14 +215,28 @@ async function devAuthSecret(dataDir: string): Promise<{ value: string; file: st
 }
 
 /** Where REDIS_URL or REDIS_CLUSTER_NODES (never both: loadEnv) says Redis is, and its log label. */
-function redisConnectionOf(
-  env: Env,
-): { connection: { url: string } | { clusterNodes: ClusterNodeAddress[] }; label: string } | null {
+function redisConnectionOf(env: Env): { connection: RedisConnection; label: string } | null {
   if (env.REDIS_CLUSTER_NODES) {
     const nodes = env.REDIS_CLUSTER_NODES
+    const password = env.REDIS_CLUSTER_PASSWORD
+    const ca = env.REDIS_CLUSTER_TLS_CA
+    // The label says that AUTH and TLS are on, never the password.
+    const security = [
+      password !== undefined &&
+        `auth${env.REDIS_CLUSTER_USERNAME ? ` as ${env.REDIS_CLUSTER_USERNAME}` : ''}`,
+      env.REDIS_CLUSTER_TLS && `tls${ca ? ` (CA ${ca.path})` : ''}`,
+    ].filter(Boolean)
     return {
-      connection: { clusterNodes: nodes },
-      label: `redis cluster via ${nodes.map(nodeAddress).join(',')}`,
+      connection: {
+        clusterNodes: nodes,
+        ...(password !== undefined && {
+          auth: { username: env.REDIS_CLUSTER_USERNAME, password },
+        }),
+        ...(env.REDIS_CLUSTER_TLS && { tls: { ca: ca?.pem } }),
+      },
+      label:
+        `redis cluster via ${nodes.map(nodeAddress).join(',')}` +
+        (security.length > 0 ? `, ${security.join(', ')}` : ''),
     }
   }
   if (env.REDIS_URL)

@@ -52,13 +52,25 @@ export interface ClusterNodeAddress {
   port: number
 }
 
-export type RedisStoreOptions = (
+/** AUTH for a Cluster's nodes: a Redis 6+ ACL user, or the default user when no username. */
+export interface ClusterAuth {
+  username?: string
+  password: string
+}
+
+/** Where Redis is: one server's URL (its user, password and rediss:// included), or a Cluster. */
+export type RedisConnection =
   | { url: string }
   | {
       /** Some nodes of a Redis Cluster (any one that answers is enough). */
       clusterNodes: readonly ClusterNodeAddress[]
+      /** Sent by every connection to every node, the ones the client discovers included. */
+      auth?: ClusterAuth
+      /** TLS to every node; `ca` (PEM) replaces Node's trusted roots. */
+      tls?: { ca?: string }
     }
-) & {
+
+export type RedisStoreOptions = RedisConnection & {
   /** Prepended to every key; lets tests and benchmarks share one Redis without collisions. */
   keyPrefix?: string
   /** A command that has no answer by then fails instead of waiting for a reconnect. */
@@ -87,7 +99,11 @@ export class RedisStore implements KeyValueStore {
     if ('clusterNodes' in options) {
       this.redis = new Cluster(
         [...options.clusterNodes],
-        clusterOptions(this.#keyPrefix, connection),
+        clusterOptions(this.#keyPrefix, {
+          ...connection,
+          ...options.auth,
+          ...(options.tls && { tls: options.tls.ca ? { ca: options.tls.ca } : {} }),
+        }),
       )
     } else {
       const redisOptions: RedisOptions = {
@@ -266,7 +282,9 @@ export class RedisStore implements KeyValueStore {
  */
 function clusterOptions(
   keyPrefix: string,
-  connection: { commandTimeout: number; connectTimeout: number },
+  connection: Pick<RedisOptions, 'commandTimeout' | 'username' | 'password' | 'tls'> & {
+    connectTimeout: number
+  },
 ): ClusterOptions {
   return {
     // On the Cluster, not in redisOptions: the Cluster prefixes keys and routes by the prefixed key.
@@ -279,7 +297,12 @@ function clusterOptions(
     retryDelayOnClusterDown: 0,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     slotsRefreshTimeout: connection.connectTimeout,
-    // Each node's own connection; ioredis fixes its retryStrategy (none) and offline queue.
+    // With TLS, a seed node's name is kept, not resolved to an address: the certificate names
+    // the host the operator wrote (a managed cluster's endpoint), and Node checks it.
+    ...(connection.tls && { dnsLookup: (address, callback) => callback(null, address) }),
+    // Each node's own connection, the ones found through CLUSTER SLOTS too (so AUTH and TLS
+    // reach every node, the health check's pings included); ioredis fixes its retryStrategy
+    // (none) and offline queue.
     redisOptions: { ...connection, maxRetriesPerRequest: 1 },
   }
 }

@@ -1,12 +1,14 @@
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { RedisConnection } from '../redis-store.ts'
 import { stopProcess, waitUntil } from './child-process.ts'
 import { deleteKeysWithPrefix } from './redis-keys.ts'
 
@@ -39,6 +41,12 @@ export interface RedisClusterUnderTest {
   nodes: ClusterNodeAddress[]
   /** `host:port,...` of every node, as REDIS_CLUSTER_NODES takes it. */
   nodesEnv: string
+  /** What a RedisStore needs to reach it: the nodes, and AUTH and TLS when the cluster asks. */
+  connection: Extract<RedisConnection, { clusterNodes: unknown }>
+  /** REDIS_CLUSTER_NODES, and REDIS_CLUSTER_PASSWORD, _TLS and _TLS_CA when the cluster asks. */
+  env: Record<string, string>
+  /** The throwaway CA that signed the nodes' certificate, with `tls`. */
+  tls: { caFile: string; ca: string } | undefined
   /** The node's process id, to kill it as a crash would. */
   pidOf(port: number): number
   /** What the cluster says of its nodes now, asked of a node that is up. */
@@ -61,6 +69,19 @@ export interface RedisClusterOptions {
    * agrees on the new cluster quickly.
    */
   nodeTimeoutMs?: number
+  /** Every node asks clients for it (`--requirepass`) and replicas sign in to masters with it. */
+  password?: string
+  /**
+   * TLS only, on every port: clients, the cluster bus and replication, with a certificate for
+   * 127.0.0.1 signed by a CA made for this cluster (openssl, in its temp dir).
+   */
+  tls?: boolean
+}
+
+/** How the harness itself signs in to a node. */
+interface NodeAccess {
+  password: string | undefined
+  tls: { caFile: string; ca: string } | undefined
 }
 
 const running = new Set<ChildProcess>()
@@ -85,24 +106,50 @@ export async function startRedisCluster(
     await rm(dir, { recursive: true, force: true })
   }
   try {
+    const certificates = options.tls ? await makeCertificates(dir) : undefined
+    const access: NodeAccess = {
+      password: options.password,
+      tls: certificates && { caFile: certificates.caFile, ca: certificates.ca },
+    }
     const ports = await freeClusterPorts(6)
     for (const port of ports) {
-      processes.set(port, await startNode(dir, port, options.nodeTimeoutMs ?? 5_000))
+      processes.set(
+        port,
+        await startNode(dir, port, options.nodeTimeoutMs ?? 5_000, options.password, certificates),
+      )
     }
-    await Promise.all([...processes].map(([port, child]) => waitForNode(port, child)))
+    await Promise.all([...processes].map(([port, child]) => waitForNode(port, child, access)))
     const addresses = ports.map((port) => `127.0.0.1:${port}`)
-    await run('redis-cli', [
-      '--cluster',
-      'create',
-      ...addresses,
-      '--cluster-replicas',
-      '1',
-      '--cluster-yes',
-    ])
+    await run(
+      'redis-cli',
+      [
+        ...(access.tls ? ['--tls', '--cacert', access.tls.caFile] : []),
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ],
+      // The password through the environment, not argv: redis-cli reads REDISCLI_AUTH.
+      { env: { ...process.env, ...(access.password && { REDISCLI_AUTH: access.password }) } },
+    )
+    const nodes = ports.map((port) => ({ host: '127.0.0.1', port }))
     const alive = () => ports.filter((port) => processes.get(port)?.exitCode === null)
     const cluster: RedisClusterUnderTest = {
-      nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+      nodes,
       nodesEnv: addresses.join(','),
+      connection: {
+        clusterNodes: nodes,
+        ...(access.password !== undefined && { auth: { password: access.password } }),
+        ...(access.tls && { tls: { ca: access.tls.ca } }),
+      },
+      env: {
+        REDIS_CLUSTER_NODES: addresses.join(','),
+        ...(access.password !== undefined && { REDIS_CLUSTER_PASSWORD: access.password }),
+        ...(access.tls && { REDIS_CLUSTER_TLS: '1', REDIS_CLUSTER_TLS_CA: access.tls.caFile }),
+      },
+      tls: access.tls,
       pidOf(port) {
         const pid = processes.get(port)?.pid
         if (pid === undefined) throw new Error(`no redis-server of this cluster on port ${port}`)
@@ -111,12 +158,12 @@ export async function startRedisCluster(
       async state() {
         const [port] = alive()
         if (port === undefined) throw new Error('every node of the cluster is down')
-        return parseClusterNodes(await ask(port, 'CLUSTER', 'NODES'))
+        return parseClusterNodes(await ask(port, access, 'CLUSTER', 'NODES'))
       },
       async masterOf(key) {
         const [port] = alive()
         if (port === undefined) throw new Error('every node of the cluster is down')
-        const slot = Number(await ask(port, 'CLUSTER', 'KEYSLOT', key))
+        const slot = Number(await ask(port, access, 'CLUSTER', 'KEYSLOT', key))
         const master = (await cluster.state()).find(
           (node) =>
             node.role === 'master' && node.slots.some(([from, to]) => from <= slot && slot <= to),
@@ -130,7 +177,7 @@ export async function startRedisCluster(
         )
         await Promise.all(
           masters.map((node) =>
-            deleteKeysWithPrefix({ host: '127.0.0.1', port: node.port }, prefix),
+            deleteKeysWithPrefix({ ...nodeOptions(access), port: node.port }, prefix),
           ),
         )
       },
@@ -141,7 +188,7 @@ export async function startRedisCluster(
       },
       stop,
     }
-    await waitForClusterOk(ports, 60_000)
+    await waitForClusterOk(ports, access, 60_000)
     return cluster
   } catch (error) {
     await stop()
@@ -149,12 +196,72 @@ export async function startRedisCluster(
   }
 }
 
-async function startNode(dir: string, port: number, nodeTimeoutMs: number): Promise<ChildProcess> {
+/** A CA made for one cluster, and a certificate for 127.0.0.1 it signed, as files in `dir`. */
+interface Certificates {
+  caFile: string
+  ca: string
+  certFile: string
+  keyFile: string
+}
+
+/** openssl, offline: an EC P-256 CA valid for a day, and a server certificate with IP SAN 127.0.0.1. */
+async function makeCertificates(dir: string): Promise<Certificates> {
+  const file = (name: string) => path.join(dir, name)
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  // prettier-ignore
+  await run('openssl', [
+    'req', '-x509', '-new', ...key, '-days', '1', '-subj', '/CN=signup test CA',
+    '-keyout', file('ca.key'), '-out', file('ca.crt'),
+  ])
+  // prettier-ignore
+  await run('openssl', [
+    'req', '-new', ...key, '-subj', '/CN=127.0.0.1',
+    '-keyout', file('node.key'), '-out', file('node.csr'),
+  ])
+  await writeFile(
+    file('node.ext'),
+    'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n',
+  )
+  // prettier-ignore
+  await run('openssl', [
+    'x509', '-req', '-in', file('node.csr'), '-days', '1',
+    '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
+    '-extfile', file('node.ext'), '-out', file('node.crt'),
+  ])
+  return {
+    caFile: file('ca.crt'),
+    ca: await readFile(file('ca.crt'), 'utf8'),
+    certFile: file('node.crt'),
+    keyFile: file('node.key'),
+  }
+}
+
+async function startNode(
+  dir: string,
+  port: number,
+  nodeTimeoutMs: number,
+  password: string | undefined,
+  certificates: Certificates | undefined,
+): Promise<ChildProcess> {
   const nodeDir = path.join(dir, String(port))
   await mkdir(nodeDir)
   // prettier-ignore
+  const listen = certificates
+    ? [
+      // No plain port at all; the bus (port + 10000) and replication are TLS too.
+      '--port', '0', '--tls-port', String(port),
+      '--tls-cluster', 'yes', '--tls-replication', 'yes',
+      '--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile,
+      '--tls-ca-cert-file', certificates.caFile,
+      // Clients show no certificate of their own, as with a managed cluster.
+      '--tls-auth-clients', 'no',
+    ]
+    : ['--port', String(port)]
+  const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password]
+  // prettier-ignore
   const args = [
-    '--port', String(port),
+    ...listen,
+    ...auth,
     '--bind', '127.0.0.1',
     '--dir', nodeDir,
     '--cluster-enabled', 'yes',
@@ -177,14 +284,14 @@ async function startNode(dir: string, port: number, nodeTimeoutMs: number): Prom
 }
 
 /** Polls the node until it answers PING; fails at once if its process exits (a port taken since). */
-async function waitForNode(port: number, child: ChildProcess): Promise<void> {
+async function waitForNode(port: number, child: ChildProcess, access: NodeAccess): Promise<void> {
   await waitUntil(
     `redis-server on port ${port} to answer`,
     async () => {
       if (child.exitCode !== null) {
         throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`)
       }
-      return (await ask(port, 'PING').catch(() => '')) === 'PONG'
+      return (await ask(port, access, 'PING').catch(() => '')) === 'PONG'
     },
     { timeoutMs: 30_000, intervalMs: 50 },
   )
@@ -196,16 +303,22 @@ async function waitForNode(port: number, child: ChildProcess): Promise<void> {
  * spread by gossip, slowly with a long cluster-node-timeout; a node that still took a replica for
  * a master would send a test's command to the wrong node.
  */
-async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<void> {
+async function waitForClusterOk(
+  ports: number[],
+  access: NodeAccess,
+  timeoutMs: number,
+): Promise<void> {
   const what = 'every node to say cluster_state:ok and to know the three replicas, each in sync'
   await waitUntil(
     what,
     async () => {
       const views = await Promise.all(
         ports.map(async (port) => {
-          const info = await ask(port, 'CLUSTER', 'INFO').catch(() => '')
+          const info = await ask(port, access, 'CLUSTER', 'INFO').catch(() => '')
           if (!info.includes('cluster_state:ok')) return null
-          const nodes = parseClusterNodes(await ask(port, 'CLUSTER', 'NODES').catch(() => ''))
+          const nodes = parseClusterNodes(
+            await ask(port, access, 'CLUSTER', 'NODES').catch(() => ''),
+          )
           const replicas = nodes.filter((node) => node.role === 'replica').map((node) => node.port)
           return replicas.sort((a, b) => a - b).join(',')
         }),
@@ -215,7 +328,9 @@ async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<voi
         return false
       }
       const links = await Promise.all(
-        first.split(',').map((port) => ask(Number(port), 'INFO', 'replication').catch(() => '')),
+        first
+          .split(',')
+          .map((port) => ask(Number(port), access, 'INFO', 'replication').catch(() => '')),
       )
       // A replica that has not synced yet could not take over from its master.
       return links.every((info) => info.includes('master_link_status:up'))
@@ -225,9 +340,9 @@ async function waitForClusterOk(ports: number[], timeoutMs: number): Promise<voi
 }
 
 /** One command to one node on a connection of its own, answered as a string. */
-async function ask(port: number, ...command: string[]): Promise<string> {
+async function ask(port: number, access: NodeAccess, ...command: string[]): Promise<string> {
   const redis = new Redis({
-    host: '127.0.0.1',
+    ...nodeOptions(access),
     port,
     lazyConnect: true,
     retryStrategy: () => null,
@@ -242,6 +357,15 @@ async function ask(port: number, ...command: string[]): Promise<string> {
     return String(await redis.call(name, ...args))
   } finally {
     redis.disconnect()
+  }
+}
+
+/** A node's host, and the password and TLS a connection to it needs. */
+function nodeOptions(access: NodeAccess): Pick<RedisOptions, 'host' | 'password' | 'tls'> {
+  return {
+    host: '127.0.0.1',
+    ...(access.password !== undefined && { password: access.password }),
+    ...(access.tls && { tls: { ca: access.tls.ca } }),
   }
 }
 

@@ -7,7 +7,7 @@ import type { RedisOptions } from 'ioredis'
  * are done; the keys carry TTLs anyway.
  */
 export async function deleteKeysWithPrefix(
-  server: string | Pick<RedisOptions, 'host' | 'port'>,
+  server: string | Pick<RedisOptions, 'host' | 'port' | 'password' | 'tls'>,
   prefix: string,
 ): Promise<void> {
   const options: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 1 }
