@@ -1,4 +1,5 @@
 import { ExpiringMap } from './expiring-map.ts'
+import { invalidTtl } from './store.ts'
 import type { KeyValueStore } from './store.ts'
 
 interface StringEntry {
@@ -188,10 +189,10 @@ function attempt<T>(step: () => T): Promise<T> {
   }
 }
 
+/** The stand-in refuses the lifetimes Redis refuses. */
 function checkTtl(ttlSeconds: number): void {
-  // Redis rejects a non-positive or fractional EX; the stand-in must refuse the same calls.
-  if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return
-  throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
+  const invalid = invalidTtl(ttlSeconds)
+  if (invalid) throw invalid
 }
 
 function wrongType(key: string): TypeError {

@@ -1,4 +1,5 @@
 import { hashedPart } from './hash-tag.ts'
+import { invalidTtl } from './store.ts'
 
 /**
  * Fixed-window counters checked and counted in one atomic step per group. A group is a set of
@@ -61,9 +62,8 @@ export function checkCounters(
   write?: WriteOnCount,
 ): void {
   // Refused here, not by Redis's SET EX or the store's check, so every limiter refuses it alike.
-  if (write && (!Number.isInteger(write.ttlSeconds) || write.ttlSeconds <= 0)) {
-    throw new RangeError(`ttlSeconds of the write to ${write.key} must be a positive integer`)
-  }
+  const invalid = write && invalidTtl(write.ttlSeconds)
+  if (invalid) throw invalid
   for (const group of groups) {
     const [first] = group
     for (const counter of group) {

@@ -1,7 +1,7 @@
 import { Cluster, Redis } from 'ioredis'
 import type { ClusterOptions, RedisOptions } from 'ioredis'
 import { hashedPart, keyPrefixProblem } from './hash-tag.ts'
-import { StoreUnavailableError } from './store.ts'
+import { invalidTtl, StoreUnavailableError } from './store.ts'
 import type { KeyValueStore } from './store.ts'
 
 /** INCR, and an expiry only on a key that has none, so the window starts at the first count. */
@@ -340,8 +340,3 @@ async function pingMasters(cluster: Cluster): Promise<void> {
 }
 
 const CLUSTER_SLOTS = 16_384
-
-function invalidTtl(ttlSeconds: number): RangeError | undefined {
-  if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return undefined
-  return new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
-}

@@ -49,3 +49,12 @@ export class StoreUnavailableError extends Error {
     super(message, options)
   }
 }
+
+/**
+ * Why a lifetime cannot be stored, or undefined: Redis refuses a non-positive or fractional EX, so
+ * every store and limiter refuses the same values before anything is written.
+ */
+export function invalidTtl(ttlSeconds: number): RangeError | undefined {
+  if (Number.isInteger(ttlSeconds) && ttlSeconds > 0) return undefined
+  return new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
+}
