@@ -1,5 +1,5 @@
 import { ExpiringMap } from './expiring-map.ts'
-import { checkCounters, latestRefusal } from './rate-limiter.ts'
+import { checkCounters, latestRefusal, storeAfterCount } from './rate-limiter.ts'
 import type { LimitRefusal, RateLimiter, WindowCounter, WriteOnCount } from './rate-limiter.ts'
 
 interface Window {
@@ -60,21 +60,8 @@ export class MemoryLimiter implements RateLimiter {
         })
       }
     }
-    return write ? this.#storeCounted(groups, write) : Promise.resolve(null)
-  }
-
-  /** No script to write in: the store writes after the count, and its failure undoes the count. */
-  async #storeCounted(
-    groups: readonly (readonly WindowCounter[])[],
-    write: WriteOnCount,
-  ): Promise<null> {
-    try {
-      await write.store()
-    } catch (error) {
-      await this.giveBack(groups)
-      throw error
-    }
-    return null
+    // No script to write in: the store writes after the count.
+    return write ? storeAfterCount(this, groups, write) : Promise.resolve(null)
   }
 
   giveBack(groups: readonly (readonly WindowCounter[])[]): Promise<void> {

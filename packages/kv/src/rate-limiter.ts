@@ -83,6 +83,25 @@ export function checkCounters(
   }
 }
 
+/**
+ * For a limiter that cannot make the write in its counting step: the store writes once the take
+ * counted, and when it fails the hits are given back (a give-back that fails too leaves the limits
+ * stricter until their windows end, never looser) and its error rethrown.
+ */
+export async function storeAfterCount(
+  limiter: Pick<RateLimiter, 'giveBack'>,
+  groups: readonly (readonly WindowCounter[])[],
+  write: WriteOnCount,
+): Promise<null> {
+  try {
+    await write.store()
+  } catch (error) {
+    await limiter.giveBack(groups).catch(() => undefined)
+    throw error
+  }
+  return null
+}
+
 /** Of several refusals, the one that frees up last: only then can a retry succeed. */
 export function latestRefusal(refusals: readonly (LimitRefusal | null)[]): LimitRefusal | null {
   let latest: LimitRefusal | null = null

@@ -1,4 +1,4 @@
-import { checkCounters, latestRefusal } from './rate-limiter.ts'
+import { checkCounters, latestRefusal, storeAfterCount } from './rate-limiter.ts'
 import type { LimitRefusal, RateLimiter, WindowCounter, WriteOnCount } from './rate-limiter.ts'
 import type { RedisClient } from './redis-store.ts'
 import { StoreUnavailableError } from './store.ts'
@@ -138,13 +138,9 @@ export class RedisLimiter implements RateLimiter {
     if (refusal || !write) return refusal
     // A script touches one Cluster slot, and the write's keys are on others: the store writes once
     // every group counted, and what they counted is returned when it fails.
-    try {
-      await write.store()
-    } catch (error) {
-      await this.giveBack(groups).catch(() => undefined)
+    return storeAfterCount(this, groups, write).catch((error: unknown) => {
       throw limiterFailure(error)
-    }
-    return null
+    })
   }
 
   async #takeGroups(groups: readonly (readonly WindowCounter[])[]): Promise<LimitRefusal | null> {
