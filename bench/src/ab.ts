@@ -12,7 +12,7 @@ import type { RunningServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
 import { localRedisPid, pidList } from './scale-out.ts'
 import type { FloorServer } from './floor.ts'
-import { freshSends, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
+import { freshSends, seedCaptchas, sendRunEnv } from './load.ts'
 import { median, medianRatio, runInTurns } from './turns.ts'
 import type { Contestant, ProcessList, TurnOptions } from './turns.ts'
 
@@ -27,15 +27,8 @@ export async function runAb(
     base: testKeyPrefix('bench-ab-base'),
     floor: testKeyPrefix('bench-ab-floor'),
   }
-  const serverEnv = (prefix: string): Record<string, string> => ({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    SMS_PROVIDER: 'console',
-    LOG_LEVEL: 'info',
-    ...WIDE_OPEN_LIMITS,
-    METRICS_PORT: '0',
-  })
+  const serverEnv = (prefix: string): Record<string, string> =>
+    sendRunEnv(database.url, { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix })
   let head: RunningServer | undefined
   let base: RunningServer | undefined
   let floor: FloorServer | undefined

@@ -18,6 +18,25 @@ export const WIDE_OPEN_LIMITS = {
 }
 
 /**
+ * The production server as the send runs start it, on the given database and Redis: the console
+ * provider, LOG_LEVEL from BENCH_LOG_LEVEL (info), the limits wide open but counted, and metrics
+ * counted (a scraper would read them) with the access log on, as deployed.
+ */
+export function sendRunEnv(
+  databaseUrl: string,
+  redis: Record<string, string>,
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    ...redis,
+    SMS_PROVIDER: 'console',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    ...WIDE_OPEN_LIMITS,
+    METRICS_PORT: '0',
+  }
+}
+
+/**
  * Stores `count` captchas `ImageCode_<idPrefix>-<i>` = ABCD under the key prefix, in pipelines, on
  * the test Redis or on a Redis Cluster given by some of its nodes.
  */

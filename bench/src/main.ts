@@ -4,7 +4,7 @@
 // a Redis Cluster; BENCH_ONLY=startup compares start-up time and memory, BENCH_ONLY=ab this
 // checkout's sends with another built checkout's (ab.ts).
 import type autocannon from 'autocannon'
-import { countKeys, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
+import { countKeys, seedCaptchas, sendRunEnv } from './load.ts'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -61,15 +61,8 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY === 'ab') return await runAb(database, TURN_OPTIONS)
     server = await startServer(
       {
-        DATABASE_URL: database.url,
-        REDIS_URL: TEST_REDIS_URL,
-        REDIS_KEY_PREFIX: prefix,
-        SMS_PROVIDER: 'console',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-        ...WIDE_OPEN_LIMITS,
+        ...sendRunEnv(database.url, { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix }),
         WEB_CONCURRENCY: String(WORKERS),
-        // As deployed: metrics counted (a scraper would read them), the access log on.
-        METRICS_PORT: '0',
       },
       // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
       {

@@ -22,7 +22,7 @@ import { startPgBouncer } from '@signup/db/testing/pgbouncer'
 import type { RunningPgBouncer } from '@signup/db/testing/pgbouncer'
 import { startRedisCluster } from '@signup/kv/testing/redis-cluster'
 import type { RedisClusterUnderTest } from '@signup/kv/testing/redis-cluster'
-import { countKeys, freshSends, seedCaptchas, WIDE_OPEN_LIMITS } from './load.ts'
+import { countKeys, freshSends, seedCaptchas, sendRunEnv } from './load.ts'
 import { median, medianRatio, runInTurns } from './turns.ts'
 import type { Contestant, ProcessList, TurnFigures, TurnOptions } from './turns.ts'
 
@@ -46,15 +46,10 @@ const PGBOUNCER_PROCESS = 'pgbouncer'
 /** An instance as the main run starts one (WEB_CONCURRENCY=1, access log, metrics), on `redis`. */
 function instanceEnv(databaseUrl: string, redis: Record<string, string>): Record<string, string> {
   return {
-    DATABASE_URL: databaseUrl,
-    ...redis,
-    SMS_PROVIDER: 'console',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    ...WIDE_OPEN_LIMITS,
+    ...sendRunEnv(databaseUrl, redis),
     // On every instance, the baseline's too, so that only the cluster and the balancer differ.
     TRUST_PROXY: '1',
     WEB_CONCURRENCY: '1',
-    METRICS_PORT: '0',
   }
 }
 
