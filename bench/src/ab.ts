@@ -5,12 +5,18 @@
 // BENCH_AB_BASE_ENV='{"ACCESS_LOG":"0"}' starts the base with more variables: with BENCH_AB_BASE
 // naming this checkout, that measures what a setting costs.
 import path from 'node:path'
-import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
+import pg from 'pg'
+import {
+  deleteKeysWithPrefix,
+  TEST_POSTGRES_URL,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+} from '@signup/api/testing/test-infra'
 import type { TestDatabase } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
-import { localRedisPid, pidList } from './scale-out.ts'
+import { databaseBackends, localRedisPid, pidList } from './scale-out.ts'
 import type { FloorServer } from './floor.ts'
 import { freshSends, seedCaptchas, sendRunEnv } from './load.ts'
 import { median, medianRatio, runInTurns } from './turns.ts'
@@ -32,7 +38,12 @@ export async function runAb(
   let head: RunningServer | undefined
   let base: RunningServer | undefined
   let floor: FloorServer | undefined
+  // Lists the bench database's backends; on the `postgres` database, so not one of them.
+  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  let postgresConnected = false
   try {
+    await postgres.connect()
+    postgresConnected = true
     head = await startServer(serverEnv(prefixes.head), { keepOutput: false })
     const baseEnv = JSON.parse(process.env.BENCH_AB_BASE_ENV ?? '{}') as Record<string, string>
     base = await startServer(
@@ -57,8 +68,11 @@ export async function runAb(
     }
     // The test Redis's CPU per send: the limits' script runs there, on the same two cores.
     const redisPid = await localRedisPid()
-    const alsoMeasured: Record<string, ProcessList> =
-      redisPid === null ? {} : { redis: pidList(redisPid) }
+    // And Postgres's: with the load generator, the whole of what a send costs these two cores.
+    const alsoMeasured: Record<string, ProcessList> = {
+      ...(redisPid === null ? {} : { redis: pidList(redisPid) }),
+      postgres: databaseBackends(postgres, database.name),
+    }
     const contestants: Contestant[] = [
       {
         label: 'floor',
@@ -98,6 +112,8 @@ export async function runAb(
           (entry.alsoCpuUs.redis
             ? `Redis CPU ${median(entry.alsoCpuUs.redis).toFixed(0)} µs/send   `
             : '') +
+          `Postgres ${median(entry.alsoCpuUs.postgres ?? []).toFixed(0)} µs/send   ` +
+          `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)} µs/send   ` +
           `${medianRatio(figures, label, 'floor').toFixed(3)}x the floor   ` +
           `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
           `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,
@@ -117,6 +133,7 @@ export async function runAb(
     }
   } finally {
     await Promise.all([head?.stop(), base?.stop(), floor?.stop()])
+    if (postgresConnected) await postgres.end()
     for (const prefix of Object.values(prefixes)) await deleteKeysWithPrefix(prefix)
   }
 }

@@ -67,6 +67,17 @@ export async function localRedisPid(): Promise<number | null> {
   }
 }
 
+/** A database's Postgres backends, listed through a client on another database. */
+export const databaseBackends =
+  (postgres: pg.Client, databaseName: string): ProcessList =>
+  async () =>
+    (
+      await postgres.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+        [databaseName],
+      )
+    ).rows.map((row) => row.pid)
+
 export const pidList =
   (pid: number): ProcessList =>
   () => [pid]
@@ -131,13 +142,7 @@ export async function runScaleOut(
     // Every send counts on the global budget's key: its master takes a command of every send.
     const hotMaster = await cluster.masterOf(`${clusterPrefix}${sendLimitKeys.globalHour()}`)
     const pidsOf = (ports: number[]) => () => ports.map((port) => cluster.pidOf(port))
-    const backends = async (): Promise<number[]> =>
-      (
-        await postgres.query<{ pid: number }>(
-          'SELECT pid FROM pg_stat_activity WHERE datname = $1',
-          [database.name],
-        )
-      ).rows.map((row) => row.pid)
+    const backends = databaseBackends(postgres, database.name)
     const clusterMeasured = {
       [HOT_MASTER]: pidsOf([hotMaster]),
       [OTHER_MASTERS]: pidsOf(masters.filter((port) => port !== hotMaster)),

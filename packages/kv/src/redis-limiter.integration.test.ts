@@ -111,6 +111,26 @@ for (const mode of modes) {
       }
     })
 
+    it('a counter at its limit with no lifetime refuses for its window, not for ever', async () => {
+      const prefix = `test:${randomUUID()}:`
+      const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix })
+      try {
+        await store.ready()
+        const limiter = new RedisLimiter(store.redis, { mode })
+        // As if made by hand or PERSISTed: the script never makes a counter without a TTL.
+        await store.redis.set('stuck:{s}', '3')
+        const counter = { name: 'stuck', key: 'stuck:{s}', limit: 3, windowSeconds: 60 }
+        expect(await limiter.take([[counter]])).toEqual({ name: 'stuck', retryAfterMs: 60_000 })
+        const ttl = (await store.pttl('stuck:{s}')) ?? -1
+        expect(ttl).toBeGreaterThan(55_000)
+        expect(ttl).toBeLessThanOrEqual(60_000)
+        expect(await store.get('stuck:{s}')).toBe('3')
+      } finally {
+        await store.del('stuck:{s}')
+        await store.close()
+      }
+    })
+
     it('a counter that fails counts nothing on the others', async () => {
       const prefix = `test:${randomUUID()}:`
       const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix })

@@ -22,7 +22,12 @@ for i = 1, n do
     if not count then return redis.error_reply('ERR limiter counter ' .. key .. ' is not a number') end
     if count >= limit then
       local ttl = redis.call('PTTL', key)
-      if ttl < 0 then ttl = window * 1000 end
+      if ttl < 0 then
+        -- A counter with no lifetime (made by hand, or persisted) would refuse for ever: it gets
+        -- its window from now.
+        redis.call('EXPIRE', key, window)
+        ttl = window * 1000
+      end
       if ttl > worstTtl then worst, worstTtl = i, ttl end
     end
   elseif limit <= 0 then
@@ -40,8 +45,9 @@ end
 for i = 1, n do
   local key, window = KEYS[i], ARGV[2 * i + 1]
   if counts[i] then
+    -- A counter keeps the lifetime it was made with (no PTTL per counter: decision record 021).
+    -- Keys do not expire while a script runs, so INCR finds the key MGET read.
     redis.call('INCR', key)
-    if redis.call('PTTL', key) == -1 then redis.call('EXPIRE', key, window) end
   else
     redis.call('SET', key, 1, 'EX', window)
   end
