@@ -2,8 +2,9 @@
 // BENCH_ONLY=ab BENCH_AB_BASE=<another checkout, built> pnpm bench: this checkout's send path
 // against another build's, and both against the floor, in turns in one run. How decision record
 // 021 measured each change "before and after in one sitting": the base is the commit before it.
-// BENCH_AB_BASE_ENV='{"ACCESS_LOG":"0"}' starts the base with more variables: with BENCH_AB_BASE
-// naming this checkout, that measures what a setting costs.
+// BENCH_AB_BASE_ENV='{"ACCESS_LOG":"0"}' starts the base with more variables, and
+// BENCH_AB_BASE_NODE_ARGS='--single-threaded-gc' with more node flags: with BENCH_AB_BASE naming
+// this checkout, that measures what a setting costs.
 import path from 'node:path'
 import pg from 'pg'
 import {
@@ -51,6 +52,7 @@ export async function runAb(
       {
         keepOutput: false,
         webDir: path.resolve(baseDir, 'apps', 'web'),
+        nodeArgs: process.env.BENCH_AB_BASE_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
       },
     )
     floor = await startFloorServer({
@@ -99,6 +101,7 @@ export async function runAb(
     console.log(
       `A/B: this checkout (head) against ${baseDir} (base` +
         (process.env.BENCH_AB_BASE_ENV ? ` with ${process.env.BENCH_AB_BASE_ENV}` : '') +
+        (process.env.BENCH_AB_BASE_NODE_ARGS ? ` with ${process.env.BENCH_AB_BASE_NODE_ARGS}` : '') +
         `) and the floor; ` +
         `${options.connections} connections, ${options.turns} turns of ${options.seconds} s`,
     )

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey } from 'node:crypto'
 import type { SmsCodePurpose } from './ports.ts'
 
 /** How SMS codes are kept in Redis (docs/contract.md section 5, decision record 017). */
@@ -25,11 +25,13 @@ export function createSmsCodeSealer(
   if (Buffer.byteLength(secret) < AUTH_SECRET_MIN_BYTES) {
     throw new Error(`AUTH_SECRET must be at least ${AUTH_SECRET_MIN_BYTES} bytes`)
   }
+  // Made once: a string key would be copied into a new key object on every seal.
+  const key = createSecretKey(Buffer.from(secret, 'utf8'))
   return {
     seal(purpose, mobile, code) {
       if (storage === 'plain' && purpose === 'register') return code
       // NUL cannot occur in a purpose, a mobile or a code, so the fields cannot run together.
-      return createHmac('sha256', secret)
+      return createHmac('sha256', key)
         .update(`${purpose}\0${mobile}\0${code}`)
         .digest('base64url')
     },

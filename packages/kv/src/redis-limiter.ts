@@ -105,18 +105,15 @@ export class RedisLimiter implements RateLimiter {
   }
 
   #takeGroup(group: readonly WindowCounter[], write?: WriteOnCount): Promise<LimitRefusal | null> {
-    const keys = group.map((counter) => counter.key)
-    const args: (string | number)[] = [
-      group.length,
-      ...group.flatMap((counter) => [counter.limit, counter.windowSeconds]),
-    ]
-    // As KEYS, so the key prefix applies to the write as it does to the store's own SET.
-    if (write) {
-      keys.push(write.key, write.deleteKey)
-      args.push(write.value, write.ttlSeconds)
-    }
-    // Without numberOfKeys in defineCommand, ioredis takes the key count as first argument.
-    return this.#scripts.limiterTake(keys.length, ...keys, ...args).then((answer) => {
+    // Without numberOfKeys in defineCommand, ioredis takes the key count as first argument. The
+    // write's keys are KEYS, so the key prefix applies to them as it does to the store's own SET.
+    const call: (string | number)[] = [group.length + (write ? 2 : 0)]
+    for (const counter of group) call.push(counter.key)
+    if (write) call.push(write.key, write.deleteKey)
+    call.push(group.length)
+    for (const counter of group) call.push(counter.limit, counter.windowSeconds)
+    if (write) call.push(write.value, write.ttlSeconds)
+    return this.#scripts.limiterTake(...call).then((answer) => {
       if (answer === 0) return null
       const [index, ttl] = answer
       return { name: group[index - 1]?.name ?? 'unknown', retryAfterMs: ttl }
