@@ -101,7 +101,9 @@ export async function runAb(
     console.log(
       `A/B: this checkout (head) against ${baseDir} (base` +
         (process.env.BENCH_AB_BASE_ENV ? ` with ${process.env.BENCH_AB_BASE_ENV}` : '') +
-        (process.env.BENCH_AB_BASE_NODE_ARGS ? ` with ${process.env.BENCH_AB_BASE_NODE_ARGS}` : '') +
+        (process.env.BENCH_AB_BASE_NODE_ARGS
+          ? ` with ${process.env.BENCH_AB_BASE_NODE_ARGS}`
+          : '') +
         `) and the floor; ` +
         `${options.connections} connections, ${options.turns} turns of ${options.seconds} s`,
     )

@@ -72,10 +72,9 @@ export const databaseBackends =
   (postgres: pg.Client, databaseName: string): ProcessList =>
   async () =>
     (
-      await postgres.query<{ pid: number }>(
-        'SELECT pid FROM pg_stat_activity WHERE datname = $1',
-        [databaseName],
-      )
+      await postgres.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+        databaseName,
+      ])
     ).rows.map((row) => row.pid)
 
 export const pidList =

@@ -31,9 +31,7 @@ export function createSmsCodeSealer(
     seal(purpose, mobile, code) {
       if (storage === 'plain' && purpose === 'register') return code
       // NUL cannot occur in a purpose, a mobile or a code, so the fields cannot run together.
-      return createHmac('sha256', key)
-        .update(`${purpose}\0${mobile}\0${code}`)
-        .digest('base64url')
+      return createHmac('sha256', key).update(`${purpose}\0${mobile}\0${code}`).digest('base64url')
     },
   }
 }
