@@ -20,7 +20,7 @@ import { floorSends, startFloorServer } from './floor.ts'
 import { databaseBackends, localRedisPid, pidList } from './scale-out.ts'
 import type { FloorServer } from './floor.ts'
 import { freshSends, seedCaptchas, sendRunEnv } from './load.ts'
-import { median, medianRatio, runInTurns } from './turns.ts'
+import { median, medianRatio, runInTurns, wholeCpuUs } from './turns.ts'
 import type { Contestant, ProcessList, TurnOptions } from './turns.ts'
 
 export async function runAb(
@@ -119,6 +119,7 @@ export async function runAb(
             : '') +
           `Postgres ${median(entry.alsoCpuUs.postgres ?? []).toFixed(0)} µs/send   ` +
           `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)} µs/send   ` +
+          `all ${median(wholeCpuUs(entry)).toFixed(0)} µs/send   ` +
           `${medianRatio(figures, label, 'floor').toFixed(3)}x the floor   ` +
           `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
           `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,

@@ -192,6 +192,20 @@ export async function runInTurns(
   return figures
 }
 
+/**
+ * Each turn's CPU per request over every process measured: the server, each group of
+ * `alsoMeasured` and the load generator. Where they share the machine's cores, the ratio of two
+ * contestants' requests/s follows this.
+ */
+export function wholeCpuUs(entry: TurnFigures): number[] {
+  return entry.cpuUs.map(
+    (server, turn) =>
+      server +
+      Object.values(entry.alsoCpuUs).reduce((sum, group) => sum + (group[turn] ?? 0), 0) +
+      (entry.loadGeneratorCpuUs[turn] ?? 0),
+  )
+}
+
 /** Each turn's figure over the reference's figure in the same turn, then the median. */
 export function medianRatio(
   figures: Map<string, TurnFigures>,
