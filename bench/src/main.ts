@@ -54,6 +54,9 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined
   let floor: FloorServer | undefined
   let original: Original | undefined
+  // Lists the bench database's backends; on the `postgres` database, so not one of them.
+  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  let postgresConnected = false
   try {
     if (process.env.BENCH_ONLY === 'startup') return await runStartup(database.url)
     if (process.env.BENCH_ONLY === 'access-log') {
@@ -100,13 +103,21 @@ async function main(): Promise<void> {
           `; ${CONNECTIONS} connections, ${TURNS} turns of ${DURATION} s each in alternation ` +
           `after ${WARMUP} s warm-up`,
       )
+      // The test Redis and the database's backends: with the load generator, what a send costs
+      // the machine's cores besides the server.
+      await postgres.connect()
+      postgresConnected = true
+      const redisPid = await localRedisPid()
       await runAgainstFloor(
         server,
         floor,
         floorRequests,
         original,
         { project: prefix, floor: floorPrefix, original: originalPrefix },
-        database.name,
+        {
+          ...(redisPid === null ? {} : { Redis: pidList(redisPid) }),
+          Postgres: databaseBackends(postgres, database.name),
+        },
       )
       if (process.env.BENCH_ONLY === 'sms') return
     }
@@ -129,6 +140,7 @@ async function main(): Promise<void> {
     await deleteKeysWithPrefix(floorPrefix)
     await deleteKeysWithPrefix(originalPrefix)
     await deleteKeysWithPrefix(prefix)
+    if (postgresConnected) await postgres.end()
     await database.drop()
   }
 }
@@ -141,29 +153,6 @@ async function main(): Promise<void> {
  * also given as a ratio to them.
  */
 async function runAgainstFloor(
-  server: RunningServer,
-  floor: FloorServer,
-  floorRequests: () => autocannon.Request[],
-  original: Original,
-  prefixes: { project: string; floor: string; original: string },
-  databaseName: string,
-): Promise<void> {
-  // The test Redis and the database's backends: with the load generator, what a send costs the
-  // machine's cores besides the server.
-  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
-  await postgres.connect()
-  try {
-    const redisPid = await localRedisPid()
-    await runSendsAgainstFloor(server, floor, floorRequests, original, prefixes, {
-      ...(redisPid === null ? {} : { Redis: pidList(redisPid) }),
-      Postgres: databaseBackends(postgres, databaseName),
-    })
-  } finally {
-    await postgres.end()
-  }
-}
-
-async function runSendsAgainstFloor(
   server: RunningServer,
   floor: FloorServer,
   floorRequests: () => autocannon.Request[],
