@@ -6,22 +6,16 @@
 // BENCH_AB_BASE_NODE_ARGS='--single-threaded-gc' with more node flags: with BENCH_AB_BASE naming
 // this checkout, that measures what a setting costs.
 import path from 'node:path'
-import pg from 'pg'
-import {
-  deleteKeysWithPrefix,
-  TEST_POSTGRES_URL,
-  TEST_REDIS_URL,
-  testKeyPrefix,
-} from '@signup/api/testing/test-infra'
+import { deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from '@signup/api/testing/test-infra'
 import type { TestDatabase } from '@signup/api/testing/test-infra'
 import { startServer } from '@signup/api/testing/test-server'
 import type { RunningServer } from '@signup/api/testing/test-server'
 import { floorSends, startFloorServer } from './floor.ts'
-import { databaseBackends, localRedisPid, pidList } from './scale-out.ts'
+import { sharedProcesses } from './scale-out.ts'
 import type { FloorServer } from './floor.ts'
 import { freshSends, seedCaptchas, sendRunEnv } from './load.ts'
-import { median, medianRatio, runInTurns, wholeCpuUs } from './turns.ts'
-import type { Contestant, ProcessList, TurnOptions } from './turns.ts'
+import { cpuParts, median, medianRatio, runInTurns } from './turns.ts'
+import type { Contestant, TurnOptions } from './turns.ts'
 
 export async function runAb(
   database: TestDatabase,
@@ -39,12 +33,9 @@ export async function runAb(
   let head: RunningServer | undefined
   let base: RunningServer | undefined
   let floor: FloorServer | undefined
-  // Lists the bench database's backends; on the `postgres` database, so not one of them.
-  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
-  let postgresConnected = false
+  // The test Redis and Postgres: with the load generator, the whole of what a send costs.
+  const shared = await sharedProcesses(database.name)
   try {
-    await postgres.connect()
-    postgresConnected = true
     head = await startServer(serverEnv(prefixes.head), { keepOutput: false })
     const baseEnv = JSON.parse(process.env.BENCH_AB_BASE_ENV ?? '{}') as Record<string, string>
     base = await startServer(
@@ -68,13 +59,7 @@ export async function runAb(
       head: freshSends('15', options.pool),
       base: freshSends('17', options.pool),
     }
-    // The test Redis's CPU per send: the limits' script runs there, on the same two cores.
-    const redisPid = await localRedisPid()
-    // And Postgres's: with the load generator, the whole of what a send costs these two cores.
-    const alsoMeasured: Record<string, ProcessList> = {
-      ...(redisPid === null ? {} : { redis: pidList(redisPid) }),
-      postgres: databaseBackends(postgres, database.name),
-    }
+    const alsoMeasured = shared.measured
     const contestants: Contestant[] = [
       {
         label: 'floor',
@@ -113,13 +98,7 @@ export async function runAb(
       if (!entry) continue
       console.log(
         `${label.padEnd(6)} ${median(entry.rps).toFixed(0).padStart(6)} sends/s   ` +
-          `p99 ${median(entry.p99)} ms   server CPU ${median(entry.cpuUs).toFixed(0)} µs/send   ` +
-          (entry.alsoCpuUs.redis
-            ? `Redis CPU ${median(entry.alsoCpuUs.redis).toFixed(0)} µs/send   `
-            : '') +
-          `Postgres ${median(entry.alsoCpuUs.postgres ?? []).toFixed(0)} µs/send   ` +
-          `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)} µs/send   ` +
-          `all ${median(wholeCpuUs(entry)).toFixed(0)} µs/send   ` +
+          `p99 ${median(entry.p99)} ms   CPU µs/send: ${cpuParts(entry)}   ` +
           `${medianRatio(figures, label, 'floor').toFixed(3)}x the floor   ` +
           `non-2xx ${entry.non2xx.reduce((a, b) => a + b, 0)}   ` +
           `[${entry.rps.map((rps) => rps.toFixed(0)).join(', ')}]`,
@@ -139,7 +118,7 @@ export async function runAb(
     }
   } finally {
     await Promise.all([head?.stop(), base?.stop(), floor?.stop()])
-    if (postgresConnected) await postgres.end()
+    await shared.close()
     for (const prefix of Object.values(prefixes)) await deleteKeysWithPrefix(prefix)
   }
 }

@@ -4,12 +4,10 @@
 // a Redis Cluster; BENCH_ONLY=startup compares start-up time and memory, BENCH_ONLY=ab this
 // checkout's sends with another built checkout's (ab.ts).
 import type autocannon from 'autocannon'
-import pg from 'pg'
 import { countKeys, seedCaptchas, sendRunEnv } from './load.ts'
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
-  TEST_POSTGRES_URL,
   TEST_REDIS_URL,
   testKeyPrefix,
 } from '@signup/api/testing/test-infra'
@@ -19,12 +17,12 @@ import type { FloorServer } from './floor.ts'
 import { originalSends, startOriginal } from './original.ts'
 import type { Original } from './original.ts'
 import { runObservabilityCost } from './observability.ts'
-import { databaseBackends, localRedisPid, pidList, runScaleOut } from './scale-out.ts'
+import { runScaleOut, sharedProcesses } from './scale-out.ts'
 import { runAb } from './ab.ts'
 import { downloadedScripts, firstLoadJs, PAGES, pageTimings } from './page.ts'
 import type { BenchPage } from './page.ts'
 import { runSoak } from './soak.ts'
-import { median, medianRatio, runInTurns, wholeCpuUs } from './turns.ts'
+import { cpuParts, median, medianRatio, runInTurns, wholeCpuUs } from './turns.ts'
 import type { Contestant, ProcessList } from './turns.ts'
 import { runStartup } from './startup.ts'
 import type { RunningServer } from '@signup/api/testing/test-server'
@@ -54,9 +52,7 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined
   let floor: FloorServer | undefined
   let original: Original | undefined
-  // Lists the bench database's backends; on the `postgres` database, so not one of them.
-  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
-  let postgresConnected = false
+  let shared: Awaited<ReturnType<typeof sharedProcesses>> | undefined
   try {
     if (process.env.BENCH_ONLY === 'startup') return await runStartup(database.url)
     if (process.env.BENCH_ONLY === 'access-log') {
@@ -103,21 +99,15 @@ async function main(): Promise<void> {
           `; ${CONNECTIONS} connections, ${TURNS} turns of ${DURATION} s each in alternation ` +
           `after ${WARMUP} s warm-up`,
       )
-      // The test Redis and the database's backends: with the load generator, what a send costs
-      // the machine's cores besides the server.
-      await postgres.connect()
-      postgresConnected = true
-      const redisPid = await localRedisPid()
+      // The test Redis and Postgres: with the load generator, what a send costs the machine.
+      shared = await sharedProcesses(database.name)
       await runAgainstFloor(
         server,
         floor,
         floorRequests,
         original,
         { project: prefix, floor: floorPrefix, original: originalPrefix },
-        {
-          ...(redisPid === null ? {} : { Redis: pidList(redisPid) }),
-          Postgres: databaseBackends(postgres, database.name),
-        },
+        shared.measured,
       )
       if (process.env.BENCH_ONLY === 'sms') return
     }
@@ -140,7 +130,7 @@ async function main(): Promise<void> {
     await deleteKeysWithPrefix(floorPrefix)
     await deleteKeysWithPrefix(originalPrefix)
     await deleteKeysWithPrefix(prefix)
-    if (postgresConnected) await postgres.end()
+    await shared?.close()
     await database.drop()
   }
 }
@@ -277,18 +267,12 @@ async function runAgainstFloor(
   if (floorFigures && sendFigures) {
     // The server, Redis, Postgres and the load generator share the cores: the sends/s ratio
     // follows what a send costs them all (decision record 021, "Why 0.85x is out of reach").
-    const parts = (entry: typeof floorFigures): string =>
-      [
-        `server ${median(entry.cpuUs).toFixed(0)}`,
-        ...Object.entries(entry.alsoCpuUs).map(([name, us]) => `${name} ${median(us).toFixed(0)}`),
-        `load generator ${median(entry.loadGeneratorCpuUs).toFixed(0)}`,
-      ].join(' + ')
     const floorAll = median(wholeCpuUs(floorFigures))
     const sendAll = median(wholeCpuUs(sendFigures))
     console.log(
-      `CPU per send over the whole machine (medians, µs): floor ${parts(floorFigures)} = ` +
-        `${floorAll.toFixed(0)}; POST /passport/sms_code ${parts(sendFigures)} = ` +
-        `${sendAll.toFixed(0)}: ${(floorAll / sendAll).toFixed(2)}x; 0.85x the floor's sends/s ` +
+      `CPU per send over the whole machine (medians, µs): floor ${cpuParts(floorFigures)}; ` +
+        `POST /passport/sms_code ${cpuParts(sendFigures)}: ` +
+        `${(floorAll / sendAll).toFixed(2)}x; 0.85x the floor's sends/s ` +
         `needs at most ${(floorAll / 0.85).toFixed(0)}`,
     )
   }

@@ -67,15 +67,47 @@ export async function localRedisPid(): Promise<number | null> {
   }
 }
 
-/** A database's Postgres backends, listed through a client on another database. */
-export const databaseBackends =
-  (postgres: pg.Client, databaseName: string): ProcessList =>
-  async () =>
-    (
-      await postgres.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
-        databaseName,
-      ])
-    ).rows.map((row) => row.pid)
+/**
+ * A database's Postgres backends, listed through a client of their own on the `postgres` database
+ * (so not one of them), which connects on first use; close() ends it.
+ */
+export function databaseBackends(databaseName: string): ProcessList & { close(): Promise<void> } {
+  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  let connected: Promise<unknown> | undefined
+  const list = async (): Promise<number[]> => {
+    await (connected ??= postgres.connect())
+    const { rows } = await postgres.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1',
+      [databaseName],
+    )
+    return rows.map((row) => row.pid)
+  }
+  const close = async (): Promise<void> => {
+    if (!connected) return
+    await connected.catch(() => undefined)
+    await postgres.end()
+  }
+  return Object.assign(list, { close })
+}
+
+/**
+ * What a send costs the machine's cores besides the server and the load generator: the test
+ * Redis's CPU (when it runs on this machine) and the database's Postgres backends'. close() ends
+ * the backends' client.
+ */
+export async function sharedProcesses(
+  databaseName: string,
+): Promise<{ measured: Record<string, ProcessList>; close(): Promise<void> }> {
+  const redisPid = await localRedisPid()
+  const backends = databaseBackends(databaseName)
+  return {
+    measured: {
+      ...(redisPid === null ? {} : { Redis: pidList(redisPid) }),
+      Postgres: backends,
+    },
+    close: () => backends.close(),
+  }
+}
 
 export const pidList =
   (pid: number): ProcessList =>
@@ -97,15 +129,11 @@ export async function runScaleOut(
   const balancers: LoadBalancer[] = []
   let redisCluster: RedisClusterUnderTest | undefined
   let pgbouncer: RunningPgBouncer | undefined
-  // Lists this database's Postgres backends; on the `postgres` database, so not one of them.
-  const postgres = new pg.Client({ connectionString: TEST_POSTGRES_URL })
-  let postgresConnected = false
+  const backends = databaseBackends(database.name)
   const loadBefore = loadAverage()
   try {
     const cluster = await startRedisCluster()
     redisCluster = cluster
-    await postgres.connect()
-    postgresConnected = true
     // Twice the cores, the usual first size of a pool (README, PgBouncer).
     if (PGBOUNCER) pgbouncer = await startPgBouncer({ poolSize: 2 * os.cpus().length })
     const clusterDatabaseUrl = pgbouncer?.url(database.name) ?? database.url
@@ -141,7 +169,6 @@ export async function runScaleOut(
     // Every send counts on the global budget's key: its master takes a command of every send.
     const hotMaster = await cluster.masterOf(`${clusterPrefix}${sendLimitKeys.globalHour()}`)
     const pidsOf = (ports: number[]) => () => ports.map((port) => cluster.pidOf(port))
-    const backends = databaseBackends(postgres, database.name)
     const clusterMeasured = {
       [HOT_MASTER]: pidsOf([hotMaster]),
       [OTHER_MASTERS]: pidsOf(masters.filter((port) => port !== hotMaster)),
@@ -227,7 +254,7 @@ export async function runScaleOut(
     await pgbouncer?.stop()
     // The cluster's keys go with it: its nodes persist nothing.
     await redisCluster?.stop()
-    if (postgresConnected) await postgres.end()
+    await backends.close()
     await deleteKeysWithPrefix(singlePrefix)
   }
 }
