@@ -67,15 +67,15 @@ function purposeStore(
   // racing this either read the old code (and can no longer consume it: the value changed) or
   // has its attempt counted against the new one.
   const saving = (mobile: string, code: string, ttlSeconds: number): WriteOnCount => {
-    const write = {
-      key: keys.code(mobile),
-      value: seal(mobile, code),
-      ttlSeconds,
-      deleteKey: keys.attempts(mobile),
-    }
+    const key = keys.code(mobile)
+    const value = seal(mobile, code)
+    const deleteKey = keys.attempts(mobile)
     return {
-      ...write,
-      store: () => kv.setThenDel(write.key, write.value, write.ttlSeconds, write.deleteKey),
+      key,
+      value,
+      ttlSeconds,
+      deleteKey,
+      store: () => kv.setThenDel(key, value, ttlSeconds, deleteKey),
     }
   }
   return {
