@@ -95,6 +95,16 @@ async function scrape(): Promise<{
   }
 }
 
+/**
+ * A request whose answer is read to its end: the server records an answer's metrics once the
+ * answer is finished, which can be after fetch resolves on its headers (Next streams its pages).
+ */
+async function answered(url: string, init?: RequestInit): Promise<Response> {
+  const response = await fetch(url, init)
+  await response.arrayBuffer()
+  return response
+}
+
 /** How much each series moved while `act` ran. */
 async function moved(
   series: [string, Record<string, string>][],
@@ -183,7 +193,7 @@ describe('/metrics', () => {
       ],
       async () => {
         expect((await send(mobile, freshIp())).errno).toBe(0)
-        await fetch(`${stack.server.url}/passport/image_code?imageCodeId=${randomUUID()}`, {
+        await answered(`${stack.server.url}/passport/image_code?imageCodeId=${randomUUID()}`, {
           headers: { 'x-forwarded-for': freshIp() },
         })
       },
@@ -200,10 +210,10 @@ describe('/metrics', () => {
         requests('/*', 'GET', '404'),
       ],
       async () => {
-        await fetch(`${stack.server.url}/api/trpc/auth.me`)
-        await fetch(`${stack.server.url}/api/trpc/auth.nothing-${randomUUID()}`)
-        await fetch(`${stack.server.url}/passport/${freshMobile()}`)
-        await fetch(`${stack.server.url}/no-such-page-${randomUUID()}?mobile=${freshMobile()}`)
+        await answered(`${stack.server.url}/api/trpc/auth.me`)
+        await answered(`${stack.server.url}/api/trpc/auth.nothing-${randomUUID()}`)
+        await answered(`${stack.server.url}/passport/${freshMobile()}`)
+        await answered(`${stack.server.url}/no-such-page-${randomUUID()}?mobile=${freshMobile()}`)
       },
     )
     expect(deltas).toEqual([1, 1, 1, 1])
@@ -245,7 +255,7 @@ describe('/metrics', () => {
         expect((await send(freshMobile(), freshIp())).errno).toBe(4201)
         await stack.redis.del(sendLimitKeys.globalHour())
         for (const status of [200, 429]) {
-          const image = await fetch(
+          const image = await answered(
             `${stack.server.url}/passport/image_code?imageCodeId=${randomUUID()}`,
             { headers: { 'x-forwarded-for': captchaIp } },
           )
